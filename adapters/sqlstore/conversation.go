@@ -1,0 +1,128 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/xbridge/xbridge/bridge"
+)
+
+const conversationColumns = `id, kind, account, x_key, customer_id, status, priority, reply_to_id,
+	chat_platform, chat_channel, chat_thread_id, previous_id, created_at, updated_at, closed_at`
+
+func scanConversation(s scanner) (*bridge.Conversation, error) {
+	var c bridge.Conversation
+	err := s.Scan(&c.ID, &c.Kind, &c.Account, &c.XKey, &c.CustomerID, &c.Status, &c.Priority, &c.ReplyToID,
+		&c.ChatPlatform, &c.ChatChannel, &c.ChatThreadID, &c.PreviousID,
+		timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, timeCol{&c.ClosedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// The lookups an event acts on end with dialect.lockRow, so that on
+// Postgres concurrent events on one conversation take turns.
+
+const conversationByID = `SELECT ` + conversationColumns + ` FROM conversations WHERE id = ?`
+
+// Conversation finds a conversation by id and locks it.
+func (t *tx) Conversation(ctx context.Context, id int64) (*bridge.Conversation, error) {
+	c, err := scanConversation(queryRowQ(ctx, t.tx, conversationByID+t.db.dialect.lockRow(), id))
+	if err != nil {
+		return nil, lookupErr(err, "conversation", id)
+	}
+	return c, nil
+}
+
+const activeConversation = `SELECT ` + conversationColumns + ` FROM conversations
+WHERE account = ? AND kind = ? AND x_key = ? AND customer_id = ? AND status <> 'closed'`
+
+// ActiveConversation finds and locks the conversation not closed for this
+// key and customer.
+func (t *tx) ActiveConversation(ctx context.Context, account string, kind bridge.Kind, key string, customerID int64) (*bridge.Conversation, error) {
+	c, err := scanConversation(queryRowQ(ctx, t.tx, activeConversation+t.db.dialect.lockRow(),
+		account, kind, key, customerID))
+	if err != nil {
+		return nil, lookupErr(err, "active conversation", conversationKey(account, kind, key, customerID))
+	}
+	return c, nil
+}
+
+const latestConversation = `SELECT ` + conversationColumns + ` FROM conversations
+WHERE account = ? AND kind = ? AND x_key = ? AND customer_id = ?
+ORDER BY id DESC LIMIT 1`
+
+// LatestConversation finds the newest conversation for this key and
+// customer, closed or not.
+func (t *tx) LatestConversation(ctx context.Context, account string, kind bridge.Kind, key string, customerID int64) (*bridge.Conversation, error) {
+	c, err := scanConversation(queryRowQ(ctx, t.tx, latestConversation, account, kind, key, customerID))
+	if err != nil {
+		return nil, lookupErr(err, "conversation", conversationKey(account, kind, key, customerID))
+	}
+	return c, nil
+}
+
+func conversationKey(account string, kind bridge.Kind, key string, customerID int64) string {
+	return fmt.Sprintf("%s/%s/%s/customer %d", account, kind, key, customerID)
+}
+
+const conversationByThread = `SELECT ` + conversationColumns + ` FROM conversations
+WHERE chat_platform = ? AND chat_channel = ? AND chat_thread_id = ? AND chat_thread_id <> ''
+ORDER BY id DESC LIMIT 1`
+
+// ConversationByThread finds and locks the conversation worked in a chat
+// thread.
+func (t *tx) ConversationByThread(ctx context.Context, platform, channel, threadID string) (*bridge.Conversation, error) {
+	c, err := scanConversation(queryRowQ(ctx, t.tx, conversationByThread+t.db.dialect.lockRow(),
+		platform, channel, threadID))
+	if err != nil {
+		return nil, lookupErr(err, "conversation of thread", platform+"/"+channel+"/"+threadID)
+	}
+	return c, nil
+}
+
+// createConversation skips the insert, rather than failing the statement,
+// when the key already has an active conversation: the transaction stays
+// usable on Postgres, where a failed statement aborts it.
+const createConversation = `INSERT INTO conversations (kind, account, x_key, customer_id, status, priority,
+	reply_to_id, chat_platform, chat_channel, chat_thread_id, previous_id, created_at, updated_at, closed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (account, kind, x_key, customer_id) WHERE status <> 'closed' DO NOTHING
+RETURNING id`
+
+// CreateConversation inserts c and sets its ID; ECONFLICT when an active
+// conversation exists for the same key and customer.
+func (t *tx) CreateConversation(ctx context.Context, c *bridge.Conversation) error {
+	var id int64
+	err := queryRowQ(ctx, t.tx, createConversation,
+		c.Kind, c.Account, c.XKey, c.CustomerID, c.Status, c.Priority,
+		c.ReplyToID, c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID,
+		micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt),
+	).Scan(&id)
+	switch {
+	case err == nil:
+		c.ID = id
+		return nil
+	case isNoRows(err):
+		return bridge.Errorf(bridge.ECONFLICT, "an active conversation already exists for %s",
+			conversationKey(c.Account, c.Kind, c.XKey, c.CustomerID))
+	}
+	return t.db.wrap(err, "create conversation")
+}
+
+const updateConversation = `UPDATE conversations SET kind = ?, account = ?, x_key = ?, customer_id = ?,
+	status = ?, priority = ?, reply_to_id = ?, chat_platform = ?, chat_channel = ?, chat_thread_id = ?,
+	previous_id = ?, created_at = ?, updated_at = ?, closed_at = ?
+WHERE id = ?`
+
+// UpdateConversation writes c back. Reopening a conversation while another
+// is active for its key is ECONFLICT (and on Postgres aborts the
+// transaction).
+func (t *tx) UpdateConversation(ctx context.Context, c *bridge.Conversation) error {
+	res, err := execQ(ctx, t.tx, updateConversation,
+		c.Kind, c.Account, c.XKey, c.CustomerID, c.Status, c.Priority,
+		c.ReplyToID, c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID,
+		micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt), c.ID)
+	return t.db.updated(res, err, "conversation", c.ID)
+}

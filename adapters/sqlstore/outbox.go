@@ -1,0 +1,224 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/xbridge/xbridge/bridge"
+)
+
+const outboxColumns = `id, effect, lane, seq_key, priority, idem_key, conversation_id, message_id, payload,
+	state, attempts, not_before, lease_until, result_id, last_error, notified, created_at, updated_at`
+
+func scanOutbox(s scanner) (*bridge.OutboxItem, error) {
+	var it bridge.OutboxItem
+	var payload string
+	err := s.Scan(&it.ID, &it.Effect, &it.Lane, &it.SeqKey, &it.Priority, &it.IdemKey,
+		&it.ConversationID, &it.MessageID, &payload,
+		&it.State, &it.Attempts, timeCol{&it.NotBefore}, timeCol{&it.LeaseUntil}, &it.ResultID, &it.LastError,
+		&it.Notified, timeCol{&it.CreatedAt}, timeCol{&it.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(payload), &it.Payload); err != nil {
+		return nil, fmt.Errorf("outbox item %d: payload: %w", it.ID, err)
+	}
+	return &it, nil
+}
+
+// queryOutbox runs a statement that returns outbox rows.
+func queryOutbox(ctx context.Context, e sqlx.ExtContext, q string, args ...any) ([]*bridge.OutboxItem, error) {
+	rows, err := queryQ(ctx, e, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*bridge.OutboxItem
+	for rows.Next() {
+		it, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, rows.Err()
+}
+
+const enqueue = `INSERT INTO outbox (effect, lane, seq_key, priority, idem_key, conversation_id, message_id,
+	payload, state, attempts, not_before, lease_until, result_id, last_error, notified, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (idem_key) DO NOTHING
+RETURNING id`
+
+// Enqueue inserts outbox items, setting their IDs; an item whose IdemKey
+// exists is skipped (ID stays 0). An item must have an IdemKey; an empty
+// State becomes pending, a zero CreatedAt now and a zero UpdatedAt
+// CreatedAt.
+func (t *tx) Enqueue(ctx context.Context, items ...*bridge.OutboxItem) error {
+	for _, it := range items {
+		if it.IdemKey == "" {
+			return bridge.Errorf(bridge.EINVALID, "outbox item %s for conversation %d has no idempotency key",
+				it.Effect, it.ConversationID)
+		}
+		if it.State == "" {
+			it.State = bridge.OutboxPending
+		}
+		if it.CreatedAt.IsZero() {
+			it.CreatedAt = t.db.Now()
+		}
+		if it.UpdatedAt.IsZero() {
+			it.UpdatedAt = it.CreatedAt
+		}
+		payload, err := json.Marshal(it.Payload)
+		if err != nil {
+			return fmt.Errorf("enqueue %s: payload: %w", it.IdemKey, err)
+		}
+		var id int64
+		err = queryRowQ(ctx, t.tx, enqueue,
+			it.Effect, it.Lane, it.SeqKey, it.Priority, it.IdemKey, it.ConversationID, it.MessageID,
+			string(payload), it.State, it.Attempts, micros(it.NotBefore), micros(it.LeaseUntil),
+			it.ResultID, it.LastError, it.Notified, micros(it.CreatedAt), micros(it.UpdatedAt),
+		).Scan(&id)
+		switch {
+		case err == nil:
+			it.ID = id
+		case isNoRows(err): // the idempotency key exists
+			it.ID = 0
+		default:
+			return t.db.wrap(err, fmt.Sprintf("enqueue %s", it.IdemKey))
+		}
+	}
+	return nil
+}
+
+const outboxForMessage = `SELECT ` + outboxColumns + ` FROM outbox WHERE message_id = ? ORDER BY id`
+
+// OutboxForMessage returns the items of a message in id order.
+func (t *tx) OutboxForMessage(ctx context.Context, messageID int64) ([]*bridge.OutboxItem, error) {
+	items, err := queryOutbox(ctx, t.tx, outboxForMessage, messageID)
+	if err != nil {
+		return nil, fmt.Errorf("outbox of message %d: %w", messageID, err)
+	}
+	return items, nil
+}
+
+const outboxForConversation = `SELECT ` + outboxColumns + ` FROM outbox WHERE conversation_id = ?`
+
+// OutboxForConversation lists a conversation's items in the given states
+// (all of them when none is given), oldest first.
+func (t *tx) OutboxForConversation(ctx context.Context, conversationID int64, states ...bridge.OutboxState) ([]*bridge.OutboxItem, error) {
+	q, args := outboxForConversation, []any{conversationID}
+	if len(states) > 0 {
+		q += ` AND state IN (?` + strings.Repeat(`, ?`, len(states)-1) + `)`
+		for _, s := range states {
+			args = append(args, s)
+		}
+	}
+	items, err := queryOutbox(ctx, t.tx, q+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("outbox of conversation %d: %w", conversationID, err)
+	}
+	return items, nil
+}
+
+const updateOutbox = `UPDATE outbox SET state = ?, attempts = ?, not_before = ?, lease_until = ?, payload = ?,
+	result_id = ?, last_error = ?, notified = ?, updated_at = ?
+WHERE id = ? AND state = ? AND attempts = ?`
+
+// UpdateOutbox writes it back if it is still in fromState with fromAttempts
+// attempts, else returns ECONFLICT.
+func (t *tx) UpdateOutbox(ctx context.Context, it *bridge.OutboxItem, fromState bridge.OutboxState, fromAttempts int) error {
+	payload, err := json.Marshal(it.Payload)
+	if err != nil {
+		return fmt.Errorf("update outbox item %d: payload: %w", it.ID, err)
+	}
+	res, err := execQ(ctx, t.tx, updateOutbox,
+		it.State, it.Attempts, micros(it.NotBefore), micros(it.LeaseUntil), string(payload),
+		it.ResultID, it.LastError, it.Notified, micros(it.UpdatedAt),
+		it.ID, fromState, fromAttempts)
+	if err != nil {
+		return t.db.wrap(err, fmt.Sprintf("update outbox item %d", it.ID))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("update outbox item %d: %w", it.ID, err)
+	}
+	if n == 0 {
+		return bridge.Errorf(bridge.ECONFLICT, "outbox item %d is no longer %s after %d attempts",
+			it.ID, fromState, fromAttempts)
+	}
+	return nil
+}
+
+// ClaimOutbox marks up to limit due pending items inflight with a lease and
+// an incremented attempt count, never two items of one SeqKey and never one
+// held back by an inflight item or an earlier pending item of its SeqKey.
+// Items come in priority, then id, order. An empty SeqKey orders nothing.
+// On Postgres concurrent claimers skip each other's rows.
+func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*bridge.OutboxItem, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	items, err := queryOutbox(ctx, db.db, db.dialect.claimOutbox(),
+		micros(now.Add(lease)), micros(now), micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox: %w", err)
+	}
+	// RETURNING keeps no order.
+	slices.SortFunc(items, func(a, b *bridge.OutboxItem) int {
+		return cmp.Or(cmp.Compare(a.Priority, b.Priority), cmp.Compare(a.ID, b.ID))
+	})
+	return items, nil
+}
+
+const expiredLeases = `SELECT ` + outboxColumns + ` FROM outbox
+WHERE state = 'inflight' AND lease_until < ?
+ORDER BY lease_until, id LIMIT ?`
+
+// ExpiredLeases returns inflight items whose lease ended before now, the
+// longest expired first.
+func (db *DB) ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]*bridge.OutboxItem, error) {
+	items, err := queryOutbox(ctx, db.db, expiredLeases, micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("expired outbox leases: %w", err)
+	}
+	return items, nil
+}
+
+const nextDue = `SELECT MIN(not_before) FROM outbox WHERE state = 'pending'`
+
+// NextDue returns the earliest NotBefore of pending items; ok is false when
+// none is pending.
+func (db *DB) NextDue(ctx context.Context) (t time.Time, ok bool, err error) {
+	var v sql.NullInt64
+	if err := queryRowQ(ctx, db.db, nextDue).Scan(&v); err != nil {
+		return time.Time{}, false, fmt.Errorf("next due outbox item: %w", err)
+	}
+	return fromMicros(v.Int64), v.Valid, nil
+}
+
+const outboxStats = `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM outbox
+WHERE state IN ('pending', 'inflight')`
+
+// OutboxStats counts pending and inflight items and the age of the oldest.
+func (db *DB) OutboxStats(ctx context.Context, now time.Time) (bridge.OutboxStats, error) {
+	var (
+		s      bridge.OutboxStats
+		oldest int64
+	)
+	if err := queryRowQ(ctx, db.db, outboxStats).Scan(&s.Depth, &oldest); err != nil {
+		return s, fmt.Errorf("outbox stats: %w", err)
+	}
+	if oldest != 0 {
+		s.OldestAge = max(now.Sub(fromMicros(oldest)), 0)
+	}
+	return s, nil
+}

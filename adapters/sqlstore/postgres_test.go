@@ -1,0 +1,219 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/xbridge/xbridge/adapters/sqlstore"
+	"github.com/xbridge/xbridge/bridge"
+)
+
+// runPostgresSuite checks what only a database shared by several
+// connections can break: replicas claiming, migrating and handling events
+// at once.
+func runPostgresSuite(t *testing.T, open func(t *testing.T) *sqlstore.DB) {
+	t.Run("ConcurrentClaims", func(t *testing.T) {
+		t.Parallel()
+		testConcurrentClaims(t, migrated(t, open))
+	})
+	t.Run("ConcurrentMigrate", func(t *testing.T) {
+		t.Parallel()
+		testConcurrentMigrate(t, open(t))
+	})
+	t.Run("RowLocks", func(t *testing.T) {
+		t.Parallel()
+		testRowLocks(t, migrated(t, open))
+	})
+}
+
+// testConcurrentClaims runs four claim loops over 200 items in 20 seq keys:
+// every item is claimed exactly once, the items of a key in id order, and
+// never two of one key at a time.
+func testConcurrentClaims(t *testing.T, db *sqlstore.DB) {
+	const (
+		total   = 200
+		keys    = 20
+		workers = 4
+	)
+	var items []*bridge.OutboxItem
+	for i := range total {
+		items = append(items, item(fmt.Sprintf("i%03d", i), fmt.Sprintf("k%02d", i%keys), 10*(i%3)))
+	}
+	enqueue(t, db, items...)
+
+	var (
+		mu       sync.Mutex
+		inflight = map[string]int64{} // seq key → the item a worker holds
+		claims   = map[int64]int{}
+		lastID   = map[string]int64{} // seq key → the last item claimed
+		done     atomic.Int64
+	)
+	hold := func(it *bridge.OutboxItem) {
+		mu.Lock()
+		defer mu.Unlock()
+		claims[it.ID]++
+		if other, ok := inflight[it.SeqKey]; ok {
+			t.Errorf("item %d of %s claimed while item %d of it is inflight", it.ID, it.SeqKey, other)
+		}
+		if it.ID < lastID[it.SeqKey] {
+			t.Errorf("item %d of %s claimed after item %d", it.ID, it.SeqKey, lastID[it.SeqKey])
+		}
+		inflight[it.SeqKey], lastID[it.SeqKey] = it.ID, it.ID
+	}
+	// release runs before the item is marked done: once the database lets
+	// the next item of the key go, the tracker must too.
+	release := func(it *bridge.OutboxItem) {
+		mu.Lock()
+		defer mu.Unlock()
+		delete(inflight, it.SeqKey)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for done.Load() < total && ctx.Err() == nil {
+				claimed, err := db.ClaimOutbox(ctx, time.Now(), time.Minute, 3)
+				if err != nil {
+					t.Errorf("claim: %v", err)
+					return
+				}
+				if len(claimed) == 0 {
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				for _, it := range claimed {
+					hold(it)
+				}
+				for _, it := range claimed {
+					time.Sleep(time.Millisecond)
+					release(it)
+					next := *it
+					next.State = bridge.OutboxDone
+					err := db.InTx(ctx, func(tx bridge.Tx) error {
+						return tx.UpdateOutbox(ctx, &next, bridge.OutboxInflight, it.Attempts)
+					})
+					if err != nil {
+						t.Errorf("mark %d done: %v", it.ID, err)
+						return
+					}
+					done.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("only %d of %d items done in time", done.Load(), total)
+	}
+	mustEqual(t, "items claimed", len(claims), total)
+	for id, n := range claims {
+		if n != 1 {
+			t.Errorf("item %d claimed %d times", id, n)
+		}
+	}
+	s, err := db.OutboxStats(t.Context(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "backlog after the run", s.Depth, 0)
+}
+
+// testConcurrentMigrate migrates one fresh database from several
+// connections at once.
+func testConcurrentMigrate(t *testing.T, db *sqlstore.DB) {
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if err := db.Migrate(t.Context()); err != nil {
+				t.Errorf("migrate: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	applied, err := db.Applied(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) == 0 || applied[0].Version != 1 {
+		t.Fatalf("applied = %+v", applied)
+	}
+	for i := 1; i < len(applied); i++ {
+		if applied[i].Version == applied[i-1].Version {
+			t.Fatalf("migration %d recorded twice", applied[i].Version)
+		}
+	}
+}
+
+// testRowLocks checks that the lookups an event acts on wait for another
+// transaction holding the conversation, then see what it wrote.
+func testRowLocks(t *testing.T, db *sqlstore.DB) {
+	cust := addCustomer(t, db, "42")
+	for _, tc := range []struct {
+		name   string
+		lookup func(ctx context.Context, tx bridge.Tx, c *bridge.Conversation) (*bridge.Conversation, error)
+	}{
+		{"Conversation", func(ctx context.Context, tx bridge.Tx, c *bridge.Conversation) (*bridge.Conversation, error) {
+			return tx.Conversation(ctx, c.ID)
+		}},
+		{"ActiveConversation", func(ctx context.Context, tx bridge.Tx, c *bridge.Conversation) (*bridge.Conversation, error) {
+			return tx.ActiveConversation(ctx, c.Account, c.Kind, c.XKey, c.CustomerID)
+		}},
+		{"ConversationByThread", func(ctx context.Context, tx bridge.Tx, c *bridge.Conversation) (*bridge.Conversation, error) {
+			return tx.ConversationByThread(ctx, c.ChatPlatform, c.ChatChannel, c.ChatThreadID)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			conv := addConversation(t, db, cust, "dm-"+tc.name)
+			locked, release := make(chan struct{}), make(chan struct{})
+			unlock := sync.OnceFunc(func() { close(release) })
+			defer unlock() // also when the test fails early
+			first := make(chan error, 1)
+			go func() {
+				first <- db.InTx(ctx, func(tx bridge.Tx) error {
+					c, err := tx.Conversation(ctx, conv.ID)
+					if err != nil {
+						return err
+					}
+					close(locked)
+					<-release
+					c.Priority = bridge.PriorityUrgent
+					return tx.UpdateConversation(ctx, c)
+				})
+			}()
+			<-locked
+			second := make(chan *bridge.Conversation, 1)
+			go func() {
+				var seen *bridge.Conversation
+				err := db.InTx(ctx, func(tx bridge.Tx) error {
+					var err error
+					seen, err = tc.lookup(ctx, tx, conv)
+					return err
+				})
+				if err != nil {
+					t.Errorf("second transaction: %v", err)
+				}
+				second <- seen
+			}()
+			select {
+			case <-second:
+				t.Fatal("the second transaction read the conversation while the first held it")
+			case <-time.After(100 * time.Millisecond):
+			}
+			unlock()
+			if err := <-first; err != nil {
+				t.Fatalf("first transaction: %v", err)
+			}
+			if seen := <-second; seen == nil || seen.Priority != bridge.PriorityUrgent {
+				t.Fatalf("second transaction saw %+v, want the first one's update", seen)
+			}
+		})
+	}
+}

@@ -1,0 +1,819 @@
+package sqlstore_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/xbridge/xbridge/adapters/sqlstore"
+	"github.com/xbridge/xbridge/bridge"
+)
+
+// The conformance suite runs against SQLite always and against Postgres
+// when XBRIDGE_TEST_POSTGRES names a server (always in CI).
+
+func TestSQLite(t *testing.T) {
+	t.Parallel()
+	runSuite(t, openSQLite)
+}
+
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	open := postgresOpener(t)
+	runSuite(t, open)
+	runPostgresSuite(t, open)
+}
+
+// suiteTest is one behaviour of bridge.Store, checked on a migrated
+// database of its own.
+type suiteTest struct {
+	name string
+	test func(t *testing.T, db *sqlstore.DB)
+}
+
+func runSuite(t *testing.T, open func(t *testing.T) *sqlstore.DB) {
+	t.Run("Migrate", func(t *testing.T) {
+		t.Parallel()
+		testMigrate(t, open(t))
+	})
+	for _, st := range suiteTests {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			st.test(t, migrated(t, open))
+		})
+	}
+}
+
+var suiteTests = []suiteTest{
+	{"MarkSeen", testMarkSeen},
+	{"UpsertCustomer", testUpsertCustomer},
+	{"Conversations", testConversations},
+	{"ActiveConversationUnique", testActiveConversationUnique},
+	{"ReopenConflict", testReopenConflict},
+	{"NotFound", testNotFound},
+	{"Messages", testMessages},
+	{"Enqueue", testEnqueue},
+	{"ClaimOrder", testClaimOrder},
+	{"ClaimNotBefore", testClaimNotBefore},
+	{"ClaimSeqKey", testClaimSeqKey},
+	{"ClaimLease", testClaimLease},
+	{"ExpiredLeases", testExpiredLeases},
+	{"NextDue", testNextDue},
+	{"OutboxStats", testOutboxStats},
+	{"UpdateOutboxGuard", testUpdateOutboxGuard},
+	{"Cursors", testCursors},
+	{"InTxRollback", testInTxRollback},
+	{"TimesRoundTrip", testTimesRoundTrip},
+}
+
+func testMigrate(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	applied, err := db.Applied(ctx)
+	if err != nil {
+		t.Fatalf("applied before migrating: %v", err)
+	}
+	mustEqual(t, "migrations applied before Migrate", len(applied), 0)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("first migrate: %v", err)
+	}
+	first, err := db.Applied(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) == 0 || first[0].Version != 1 || first[0].Name != "core" || first[0].AppliedAt.IsZero() {
+		t.Fatalf("applied after Migrate = %+v, want 0001 core first, with a time", first)
+	}
+	for i := 1; i < len(first); i++ {
+		if first[i].Version <= first[i-1].Version {
+			t.Fatalf("applied migrations out of order: %+v", first)
+		}
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	second, err := db.Applied(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "applied after a second Migrate", second, first)
+	// The schema works.
+	addConversation(t, db, addCustomer(t, db, "42"), "k")
+}
+
+func testMarkSeen(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	for _, step := range []struct {
+		source, id string
+		fresh      bool
+	}{
+		{"x", "e1", true},
+		{"x", "e1", false},
+		{"slack", "e1", true}, // ids are per source
+		{"x", "e2", true},
+	} {
+		inTx(t, db, func(tx bridge.Tx) error {
+			fresh, err := tx.MarkSeen(ctx, step.source, step.id)
+			mustEqual(t, "fresh "+step.source+"/"+step.id, fresh, step.fresh)
+			return err
+		})
+	}
+}
+
+func testUpsertCustomer(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	c := &bridge.Customer{XUserID: "42", Handle: "ann", Name: "Ann", AvatarURL: "https://a/1.png",
+		Followers: 10, Verified: false, UpdatedAt: t0}
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpsertCustomer(ctx, c) })
+	if c.ID == 0 {
+		t.Fatal("UpsertCustomer set no ID")
+	}
+	other := addCustomer(t, db, "43")
+	if other.ID == c.ID {
+		t.Fatal("two customers share an ID")
+	}
+
+	refreshed := &bridge.Customer{XUserID: "42", Handle: "ann2", Name: "Ann B", AvatarURL: "https://a/2.png",
+		Followers: 11, Verified: true, UpdatedAt: t0.Add(time.Hour)}
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpsertCustomer(ctx, refreshed) })
+	mustEqual(t, "ID after refresh", refreshed.ID, c.ID)
+
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.Customer(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "customer by id", got, refreshed)
+		got, err = tx.CustomerByXUserID(ctx, "42")
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "customer by X user id", got, refreshed)
+		return nil
+	})
+}
+
+func testConversations(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	cust := addCustomer(t, db, "42")
+	c := &bridge.Conversation{
+		Kind: bridge.KindMention, Account: "1000", XKey: "tweet-1", CustomerID: cust.ID,
+		Status: bridge.StatusPending, Priority: bridge.PriorityHigh, ReplyToID: "tweet-2",
+		ChatPlatform: "discord", ChatChannel: "chan", ChatThreadID: "thread-9", PreviousID: 7,
+		CreatedAt: t0, UpdatedAt: t0.Add(time.Second),
+	}
+	inTx(t, db, func(tx bridge.Tx) error { return tx.CreateConversation(ctx, c) })
+	if c.ID == 0 {
+		t.Fatal("CreateConversation set no ID")
+	}
+	// Another key and another customer are other conversations.
+	otherKey := addConversation(t, db, cust, "tweet-other")
+	otherCust := newConversation(addCustomer(t, db, "43"), "tweet-1")
+	otherCust.Kind = bridge.KindMention
+	inTx(t, db, func(tx bridge.Tx) error { return tx.CreateConversation(ctx, otherCust) })
+
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.Conversation(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "by id", got, c)
+		got, err = tx.ActiveConversation(ctx, "1000", bridge.KindMention, "tweet-1", cust.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "active by key", got, c)
+		got, err = tx.LatestConversation(ctx, "1000", bridge.KindMention, "tweet-1", cust.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "latest by key", got, c)
+		got, err = tx.ConversationByThread(ctx, "discord", "chan", "thread-9")
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "by thread", got, c)
+		got, err = tx.ConversationByThread(ctx, "slack", "C1", otherKey.ChatThreadID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "other key by thread", got.ID, otherKey.ID)
+		return nil
+	})
+
+	// Update writes every field.
+	c.Status = bridge.StatusClosed
+	c.Priority = bridge.PriorityUrgent
+	c.ChatThreadID = "thread-10"
+	c.ReplyToID = "tweet-3"
+	c.UpdatedAt = t0.Add(time.Minute)
+	c.ClosedAt = t0.Add(time.Minute)
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpdateConversation(ctx, c) })
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.Conversation(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "after update", got, c)
+		_, err = tx.ActiveConversation(ctx, "1000", bridge.KindMention, "tweet-1", cust.ID)
+		wantCode(t, err, bridge.ENOTFOUND)
+		got, err = tx.LatestConversation(ctx, "1000", bridge.KindMention, "tweet-1", cust.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "latest finds a closed conversation", got, c)
+		return nil
+	})
+}
+
+func testActiveConversationUnique(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	cust := addCustomer(t, db, "42")
+	first := addConversation(t, db, cust, "dm-1")
+
+	// A second active conversation for the key is a conflict, and the
+	// transaction stays usable after it.
+	inTx(t, db, func(tx bridge.Tx) error {
+		second := newConversation(cust, "dm-1")
+		second.Status = bridge.StatusPending
+		err := tx.CreateConversation(ctx, second)
+		wantCode(t, err, bridge.ECONFLICT)
+		mustEqual(t, "ID after conflict", second.ID, int64(0))
+		got, err := tx.ActiveConversation(ctx, "1000", bridge.KindDM, "dm-1", cust.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "active after conflict", got.ID, first.ID)
+		return nil
+	})
+
+	// Once the first is closed, a new one may start.
+	first.Status, first.ClosedAt = bridge.StatusClosed, t0.Add(time.Hour)
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpdateConversation(ctx, first) })
+	second := newConversation(cust, "dm-1")
+	second.PreviousID = first.ID
+	second.ChatThreadID = "th-second"
+	inTx(t, db, func(tx bridge.Tx) error { return tx.CreateConversation(ctx, second) })
+	if second.ID <= first.ID {
+		t.Fatalf("second conversation ID %d, want > %d", second.ID, first.ID)
+	}
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.ActiveConversation(ctx, "1000", bridge.KindDM, "dm-1", cust.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "active", got.ID, second.ID)
+		got, err = tx.LatestConversation(ctx, "1000", bridge.KindDM, "dm-1", cust.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "latest", got.ID, second.ID)
+		return nil
+	})
+
+	// Closed conversations do not limit each other.
+	second.Status = bridge.StatusClosed
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpdateConversation(ctx, second) })
+	third := newConversation(cust, "dm-1")
+	third.Status = bridge.StatusClosed
+	inTx(t, db, func(tx bridge.Tx) error { return tx.CreateConversation(ctx, third) })
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.LatestConversation(ctx, "1000", bridge.KindDM, "dm-1", cust.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "latest of closed ones", got.ID, third.ID)
+		return nil
+	})
+}
+
+func testReopenConflict(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	cust := addCustomer(t, db, "42")
+	old := addConversation(t, db, cust, "dm-1")
+	old.Status = bridge.StatusClosed
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpdateConversation(ctx, old) })
+	addConversation(t, db, cust, "dm-1")
+
+	// Reopening the old one while a new one is active breaks the unique
+	// index: ECONFLICT, and nothing is written.
+	old.Status = bridge.StatusOpen
+	err := db.InTx(ctx, func(tx bridge.Tx) error { return tx.UpdateConversation(ctx, old) })
+	wantCode(t, err, bridge.ECONFLICT)
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.Conversation(ctx, old.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "status of the old conversation", got.Status, bridge.StatusClosed)
+		return nil
+	})
+}
+
+func testNotFound(t *testing.T, db *sqlstore.DB) {
+	cust := addCustomer(t, db, "42")
+	conv := addConversation(t, db, cust, "dm-1")
+	// A message with empty ids must not match empty lookups.
+	inTx(t, db, func(tx bridge.Tx) error {
+		return tx.InsertMessage(t.Context(), &bridge.Message{ConversationID: conv.ID, Direction: bridge.DirectionNote})
+	})
+	for _, tc := range []struct {
+		name string
+		call func(tx bridge.Tx) error
+	}{
+		{"Customer", func(tx bridge.Tx) error { _, err := tx.Customer(t.Context(), 999); return err }},
+		{"CustomerByXUserID", func(tx bridge.Tx) error { _, err := tx.CustomerByXUserID(t.Context(), "nobody"); return err }},
+		{"Conversation", func(tx bridge.Tx) error { _, err := tx.Conversation(t.Context(), 999); return err }},
+		{"ActiveConversation", func(tx bridge.Tx) error {
+			_, err := tx.ActiveConversation(t.Context(), "1000", bridge.KindDM, "dm-2", cust.ID)
+			return err
+		}},
+		{"ActiveConversationOtherKind", func(tx bridge.Tx) error {
+			_, err := tx.ActiveConversation(t.Context(), "1000", bridge.KindMention, "dm-1", cust.ID)
+			return err
+		}},
+		{"LatestConversation", func(tx bridge.Tx) error {
+			_, err := tx.LatestConversation(t.Context(), "1000", bridge.KindDM, "dm-1", cust.ID+1)
+			return err
+		}},
+		{"ConversationByThread", func(tx bridge.Tx) error {
+			_, err := tx.ConversationByThread(t.Context(), "slack", "C2", conv.ChatThreadID)
+			return err
+		}},
+		{"ConversationByEmptyThread", func(tx bridge.Tx) error {
+			_, err := tx.ConversationByThread(t.Context(), "slack", "C1", "")
+			return err
+		}},
+		{"Message", func(tx bridge.Tx) error { _, err := tx.Message(t.Context(), 999); return err }},
+		{"MessageByXID", func(tx bridge.Tx) error { _, err := tx.MessageByXID(t.Context(), "x-999"); return err }},
+		{"MessageByEmptyXID", func(tx bridge.Tx) error { _, err := tx.MessageByXID(t.Context(), ""); return err }},
+		{"MessageByEmptyChatID", func(tx bridge.Tx) error {
+			_, err := tx.MessageByChatID(t.Context(), "slack", "C1", "")
+			return err
+		}},
+		{"Cursor", func(tx bridge.Tx) error { _, err := tx.Cursor(t.Context(), "nothing"); return err }},
+		{"UpdateConversation", func(tx bridge.Tx) error {
+			c := *conv
+			c.ID = 999
+			return tx.UpdateConversation(t.Context(), &c)
+		}},
+		{"UpdateMessage", func(tx bridge.Tx) error {
+			return tx.UpdateMessage(t.Context(), &bridge.Message{ID: 999, ConversationID: conv.ID})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := db.InTx(t.Context(), tc.call)
+			wantCode(t, err, bridge.ENOTFOUND)
+		})
+	}
+}
+
+func testMessages(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	cust := addCustomer(t, db, "42")
+	conv := addConversation(t, db, cust, "dm-1") // slack / C1
+	in := &bridge.Message{ConversationID: conv.ID, Direction: bridge.DirectionIn, AuthorID: "42",
+		AuthorName: "Ann", Text: "hello", XID: "dm-event-1", ChatID: "1700.01", CreatedAt: t0}
+	out := &bridge.Message{ConversationID: conv.ID, Direction: bridge.DirectionOut, AuthorID: "U1",
+		AuthorName: "Agent", Text: "hi!", ChatID: "1700.02", Delivery: bridge.DeliveryScheduled,
+		CreatedAt: t0.Add(time.Second)}
+	inTx(t, db, func(tx bridge.Tx) error {
+		if err := tx.InsertMessage(ctx, in); err != nil {
+			return err
+		}
+		return tx.InsertMessage(ctx, out)
+	})
+	if in.ID == 0 || out.ID == 0 || in.ID == out.ID {
+		t.Fatalf("message IDs %d and %d", in.ID, out.ID)
+	}
+
+	out.XID = "dm-event-2"
+	out.Delivery = bridge.DeliverySent
+	out.DeliveryError = "was slow"
+	out.Text = "hi there!"
+	out.SentAt = t0.Add(10 * time.Second)
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpdateMessage(ctx, out) })
+
+	inTx(t, db, func(tx bridge.Tx) error {
+		for _, want := range []*bridge.Message{in, out} {
+			got, err := tx.Message(ctx, want.ID)
+			if err != nil {
+				return err
+			}
+			mustEqual(t, "by id", got, want)
+			got, err = tx.MessageByXID(ctx, want.XID)
+			if err != nil {
+				return err
+			}
+			mustEqual(t, "by X id", got, want)
+			got, err = tx.MessageByChatID(ctx, "slack", "C1", want.ChatID)
+			if err != nil {
+				return err
+			}
+			mustEqual(t, "by chat id", got, want)
+		}
+		// The chat id belongs to the conversation's platform and channel.
+		_, err := tx.MessageByChatID(ctx, "slack", "C2", in.ChatID)
+		wantCode(t, err, bridge.ENOTFOUND)
+		_, err = tx.MessageByChatID(ctx, "discord", "C1", in.ChatID)
+		wantCode(t, err, bridge.ENOTFOUND)
+		return nil
+	})
+
+	// A message of an unknown conversation is refused.
+	err := db.InTx(ctx, func(tx bridge.Tx) error {
+		return tx.InsertMessage(ctx, &bridge.Message{ConversationID: conv.ID + 100, Text: "orphan"})
+	})
+	if err == nil {
+		t.Fatal("inserted a message of an unknown conversation")
+	}
+}
+
+func testEnqueue(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	cust := addCustomer(t, db, "42")
+	conv := addConversation(t, db, cust, "dm-1")
+	msg := &bridge.Message{ConversationID: conv.ID, Direction: bridge.DirectionOut, Text: "hi"}
+	inTx(t, db, func(tx bridge.Tx) error { return tx.InsertMessage(ctx, msg) })
+
+	send := item("msg:1:0", "x:1", bridge.PriorityCustomerReply)
+	send.Effect, send.Lane = bridge.EffectDM, "x:1000:dm"
+	send.ConversationID, send.MessageID = conv.ID, msg.ID
+	send.Payload = bridge.Payload{Text: "hi", Kind: bridge.PostCustomer, Part: 1, Parts: 2,
+		Buttons: []bridge.Button{{Action: bridge.ActionResend, Label: "Resend", Value: "1"}}}
+	react := item("msg:1:react", "chat:1", bridge.PriorityMark)
+	react.Effect, react.ConversationID, react.MessageID = bridge.EffectReact, conv.ID, msg.ID
+	react.Payload = bridge.Payload{Reaction: bridge.ReactionWaiting}
+	card := item("conv:1:card", "chat:1", bridge.PriorityThread)
+	card.Effect, card.ConversationID = bridge.EffectCard, conv.ID
+	card.State = bridge.OutboxDone
+	// Defaults: state pending, CreatedAt now.
+	bare := &bridge.OutboxItem{Effect: bridge.EffectPost, SeqKey: "chat:1", IdemKey: "bare", ConversationID: conv.ID}
+	enqueue(t, db, send, react, card, bare)
+	for _, it := range []*bridge.OutboxItem{send, react, card, bare} {
+		if it.ID == 0 {
+			t.Fatalf("%s: no ID", it.IdemKey)
+		}
+	}
+	mustEqual(t, "default state", bare.State, bridge.OutboxPending)
+	if bare.CreatedAt.IsZero() || bare.UpdatedAt != bare.CreatedAt {
+		t.Fatalf("default times: created %v, updated %v", bare.CreatedAt, bare.UpdatedAt)
+	}
+
+	// The same IdemKey again is skipped, in the same batch as a new item.
+	dup := item("msg:1:0", "x:1", bridge.PriorityCustomerReply)
+	dup.Payload.Text = "changed"
+	fresh := item("msg:1:1", "x:1", bridge.PriorityCustomerReply)
+	fresh.ConversationID, fresh.MessageID = conv.ID, msg.ID
+	enqueue(t, db, dup, fresh)
+	mustEqual(t, "ID of a duplicate", dup.ID, int64(0))
+	if fresh.ID <= send.ID {
+		t.Fatalf("fresh ID %d, want > %d", fresh.ID, send.ID)
+	}
+
+	err := db.InTx(ctx, func(tx bridge.Tx) error { return tx.Enqueue(ctx, item("", "x:1", 0)) })
+	wantCode(t, err, bridge.EINVALID)
+
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.OutboxForMessage(ctx, msg.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "outbox of message", got, []*bridge.OutboxItem{send, react, fresh})
+		got, err = tx.OutboxForConversation(ctx, conv.ID)
+		if err != nil {
+			return err
+		}
+		mustEqualSlice(t, "all outbox of conversation", idems(got), idems([]*bridge.OutboxItem{send, react, card, bare, fresh}))
+		got, err = tx.OutboxForConversation(ctx, conv.ID, bridge.OutboxDone, bridge.OutboxUnknown)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "done outbox of conversation", got, []*bridge.OutboxItem{card})
+		got, err = tx.OutboxForConversation(ctx, conv.ID+1)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "outbox of another conversation", len(got), 0)
+		return nil
+	})
+}
+
+func testClaimOrder(t *testing.T, db *sqlstore.DB) {
+	enqueue(t, db,
+		item("a", "s1", 30),
+		item("b", "s2", 10),
+		item("c", "s3", 20),
+		item("d", "s4", 10),
+		item("e", "s5", 30),
+	)
+	mustEqualSlice(t, "first claim", idems(claim(t, db, t0, 3)), []string{"b", "d", "c"})
+	mustEqualSlice(t, "second claim", idems(claim(t, db, t0, 3)), []string{"a", "e"})
+	mustEqual(t, "third claim", len(claim(t, db, t0, 3)), 0)
+	mustEqual(t, "claim of none", len(claim(t, db, t0, 0)), 0)
+}
+
+func testClaimNotBefore(t *testing.T, db *sqlstore.DB) {
+	later := item("later", "s1", 10)
+	later.NotBefore = t0.Add(time.Minute)
+	enqueue(t, db, later, item("now", "s2", 20))
+	mustEqualSlice(t, "claim at t0", idems(claim(t, db, t0, 10)), []string{"now"})
+	mustEqual(t, "claim just before", len(claim(t, db, t0.Add(time.Minute-time.Microsecond), 10)), 0)
+	mustEqualSlice(t, "claim when due", idems(claim(t, db, t0.Add(time.Minute), 10)), []string{"later"})
+}
+
+func testClaimSeqKey(t *testing.T, db *sqlstore.DB) {
+	// a1 a2 a3 share a key; a later item never overtakes an earlier one,
+	// even one not yet due or of lower priority.
+	a1 := item("a1", "a", 30)
+	a1.NotBefore = t0.Add(time.Minute)
+	enqueue(t, db, a1, item("a2", "a", 10), item("a3", "a", 10), item("b1", "b", 20), item("b2", "b", 20),
+		item("u1", "", 40), item("u2", "", 40))
+	// Empty seq keys impose no order.
+	mustEqualSlice(t, "claim at t0", idems(claim(t, db, t0, 10)), []string{"b1", "u1", "u2"})
+	mustEqual(t, "claim while b1 is inflight", len(claim(t, db, t0, 10)), 0)
+
+	got := claim(t, db, t0.Add(time.Minute), 10)
+	mustEqualSlice(t, "claim when a1 is due", idems(got), []string{"a1"})
+	mustEqual(t, "claim while a1 and b1 are inflight", len(claim(t, db, t0.Add(time.Minute), 10)), 0)
+	finish(t, db, got[0])
+	mustEqualSlice(t, "claim after a1 is done", idems(claim(t, db, t0.Add(time.Minute), 10)), []string{"a2"})
+}
+
+func testClaimLease(t *testing.T, db *sqlstore.DB) {
+	enqueue(t, db, item("a", "s1", 10))
+	now := t0.Add(time.Second)
+	got, err := db.ClaimOutbox(t.Context(), now, 30*time.Second, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "claimed", len(got), 1)
+	it := got[0]
+	mustEqual(t, "state", it.State, bridge.OutboxInflight)
+	mustEqual(t, "attempts", it.Attempts, 1)
+	mustEqual(t, "lease", it.LeaseUntil, now.Add(30*time.Second))
+	mustEqual(t, "updated", it.UpdatedAt, now)
+	mustEqual(t, "created", it.CreatedAt, t0)
+	mustEqual(t, "payload", it.Payload.Text, "text a")
+
+	// Put back to pending (as after a retryable failure), it is claimed
+	// again with one more attempt.
+	retry := *it
+	retry.State, retry.NotBefore = bridge.OutboxPending, now.Add(time.Second)
+	inTx(t, db, func(tx bridge.Tx) error {
+		return tx.UpdateOutbox(t.Context(), &retry, bridge.OutboxInflight, it.Attempts)
+	})
+	got = claim(t, db, now.Add(time.Second), 10)
+	mustEqual(t, "claimed again", len(got), 1)
+	mustEqual(t, "attempts", got[0].Attempts, 2)
+}
+
+func testExpiredLeases(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	enqueue(t, db, item("a", "s1", 10), item("b", "s2", 10), item("c", "s3", 10))
+	if _, err := db.ClaimOutbox(ctx, t0, time.Minute, 1); err != nil { // a: lease to t0+1m
+		t.Fatal(err)
+	}
+	if _, err := db.ClaimOutbox(ctx, t0, 2*time.Minute, 1); err != nil { // b: lease to t0+2m
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		now  time.Time
+		want []string
+	}{
+		{t0.Add(time.Minute), []string{}}, // a's lease ends at, not before, now
+		{t0.Add(time.Minute + time.Microsecond), []string{"a"}},
+		{t0.Add(time.Hour), []string{"a", "b"}},
+	} {
+		got, err := db.ExpiredLeases(ctx, tc.now, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustEqualSlice(t, "expired at "+tc.now.String(), idems(got), tc.want)
+	}
+	got, err := db.ExpiredLeases(ctx, t0.Add(time.Hour), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqualSlice(t, "expired, limit 1", idems(got), []string{"a"})
+}
+
+func testNextDue(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	_, ok, err := db.NextDue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "ok on an empty outbox", ok, false)
+
+	first := item("first", "s1", 10)
+	later := item("later", "s2", 10)
+	later.NotBefore = t0.Add(time.Hour)
+	latest := item("latest", "s3", 10)
+	latest.NotBefore = t0.Add(2 * time.Hour)
+	enqueue(t, db, later, first, latest)
+	next, ok, err := db.NextDue(ctx)
+	if err != nil || !ok {
+		t.Fatalf("NextDue = %v, %v, %v", next, ok, err)
+	}
+	mustEqual(t, "next due", next, t0)
+
+	claim(t, db, t0, 10) // first is inflight now: only pending items count
+	next, ok, err = db.NextDue(ctx)
+	if err != nil || !ok {
+		t.Fatalf("NextDue = %v, %v, %v", next, ok, err)
+	}
+	mustEqual(t, "next due after a claim", next, t0.Add(time.Hour))
+}
+
+func testOutboxStats(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	s, err := db.OutboxStats(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "empty stats", s, bridge.OutboxStats{})
+
+	old := item("old", "s1", 10)
+	old.CreatedAt = t0.Add(-time.Hour)
+	done := item("done", "s2", 10)
+	done.CreatedAt, done.State = t0.Add(-2*time.Hour), bridge.OutboxDone
+	enqueue(t, db, old, done, item("new", "s3", 10), item("newer", "s4", 10))
+	claim(t, db, t0, 1) // old is inflight, still backlog
+	s, err = db.OutboxStats(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "stats", s, bridge.OutboxStats{Depth: 3, OldestAge: time.Hour})
+}
+
+func testUpdateOutboxGuard(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	enqueue(t, db, item("a", "s1", 10))
+	it := claim(t, db, t0, 1)[0] // inflight, 1 attempt
+
+	next := *it
+	next.State = bridge.OutboxDone
+	next.Attempts = 1
+	next.NotBefore = t0.Add(time.Hour)
+	next.LeaseUntil = time.Time{}
+	next.Payload = bridge.Payload{Text: "edited", Parts: 2}
+	next.ResultID = "1700.5"
+	next.LastError = "slow"
+	next.Notified = true
+	next.UpdatedAt = t0.Add(time.Minute)
+	for _, tc := range []struct {
+		name     string
+		state    bridge.OutboxState
+		attempts int
+	}{
+		{"wrong state", bridge.OutboxPending, 1},
+		{"wrong attempts", bridge.OutboxInflight, 0},
+	} {
+		err := db.InTx(ctx, func(tx bridge.Tx) error { return tx.UpdateOutbox(ctx, &next, tc.state, tc.attempts) })
+		wantCode(t, err, bridge.ECONFLICT)
+	}
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpdateOutbox(ctx, &next, bridge.OutboxInflight, 1) })
+	// The move happened once: the same guard now fails.
+	err := db.InTx(ctx, func(tx bridge.Tx) error { return tx.UpdateOutbox(ctx, &next, bridge.OutboxInflight, 1) })
+	wantCode(t, err, bridge.ECONFLICT)
+
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.OutboxForConversation(ctx, 0)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "written item", got, []*bridge.OutboxItem{&next})
+		return nil
+	})
+}
+
+func testCursors(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	inTx(t, db, func(tx bridge.Tx) error {
+		_, err := tx.Cursor(ctx, "x:mentions")
+		wantCode(t, err, bridge.ENOTFOUND)
+		if err := tx.SetCursor(ctx, "x:mentions", "100"); err != nil {
+			return err
+		}
+		return tx.SetCursor(ctx, "x:dms", "abc")
+	})
+	inTx(t, db, func(tx bridge.Tx) error { return tx.SetCursor(ctx, "x:mentions", "200") })
+	inTx(t, db, func(tx bridge.Tx) error {
+		for name, want := range map[string]string{"x:mentions": "200", "x:dms": "abc"} {
+			got, err := tx.Cursor(ctx, name)
+			if err != nil {
+				return err
+			}
+			mustEqual(t, "cursor "+name, got, want)
+		}
+		return nil
+	})
+}
+
+func testInTxRollback(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	cust := addCustomer(t, db, "42")
+	boom := errors.New("boom")
+	var conv *bridge.Conversation
+	err := db.InTx(ctx, func(tx bridge.Tx) error {
+		if _, err := tx.MarkSeen(ctx, "x", "e1"); err != nil {
+			return err
+		}
+		conv = newConversation(cust, "dm-1")
+		if err := tx.CreateConversation(ctx, conv); err != nil {
+			return err
+		}
+		if err := tx.Enqueue(ctx, item("a", "s1", 10)); err != nil {
+			return err
+		}
+		if err := tx.SetCursor(ctx, "c", "1"); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx = %v, want the function's error", err)
+	}
+
+	func() {
+		defer func() {
+			if p := recover(); p != "panic in tx" {
+				t.Fatalf("recovered %v, want the function's panic", p)
+			}
+		}()
+		_ = db.InTx(ctx, func(tx bridge.Tx) error {
+			if _, err := tx.MarkSeen(ctx, "x", "e2"); err != nil {
+				return err
+			}
+			panic("panic in tx")
+		})
+	}()
+
+	inTx(t, db, func(tx bridge.Tx) error {
+		for _, id := range []string{"e1", "e2"} {
+			fresh, err := tx.MarkSeen(ctx, "x", id)
+			if err != nil {
+				return err
+			}
+			mustEqual(t, "fresh after rollback "+id, fresh, true)
+		}
+		_, err := tx.Conversation(ctx, conv.ID)
+		wantCode(t, err, bridge.ENOTFOUND)
+		_, err = tx.ActiveConversation(ctx, "1000", bridge.KindDM, "dm-1", cust.ID)
+		wantCode(t, err, bridge.ENOTFOUND)
+		_, err = tx.Cursor(ctx, "c")
+		wantCode(t, err, bridge.ENOTFOUND)
+		return nil
+	})
+	mustEqual(t, "claimed after rollback", len(claim(t, db, t0, 10)), 0)
+}
+
+func testTimesRoundTrip(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	// Nanoseconds in another zone come back truncated to microseconds, in
+	// UTC; the zero time stays zero.
+	zone := time.FixedZone("UTC+5:30", 5*3600+1800)
+	at := time.Date(2025, 7, 14, 9, 30, 15, 123456789, zone)
+	want := at.UTC().Truncate(time.Microsecond)
+	mustEqual(t, "expected location", want.Location(), time.UTC)
+
+	cust := &bridge.Customer{XUserID: "42", UpdatedAt: at}
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpsertCustomer(ctx, cust) })
+	conv := newConversation(cust, "dm-1")
+	conv.CreatedAt, conv.UpdatedAt, conv.ClosedAt = at, at.Add(time.Nanosecond), time.Time{}
+	inTx(t, db, func(tx bridge.Tx) error { return tx.CreateConversation(ctx, conv) })
+	msg := &bridge.Message{ConversationID: conv.ID, CreatedAt: at, SentAt: at.Add(-time.Microsecond)}
+	inTx(t, db, func(tx bridge.Tx) error { return tx.InsertMessage(ctx, msg) })
+	it := item("a", "s1", 10)
+	it.CreatedAt, it.NotBefore = at, at
+	enqueue(t, db, it)
+
+	inTx(t, db, func(tx bridge.Tx) error {
+		c, err := tx.Customer(ctx, cust.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "customer updated", c.UpdatedAt, want)
+		cv, err := tx.Conversation(ctx, conv.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "conversation created", cv.CreatedAt, want)
+		mustEqual(t, "conversation updated", cv.UpdatedAt, want)
+		mustEqual(t, "conversation closed", cv.ClosedAt, time.Time{})
+		m, err := tx.Message(ctx, msg.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "message created", m.CreatedAt, want)
+		mustEqual(t, "message sent", m.SentAt, want.Add(-time.Microsecond))
+		items, err := tx.OutboxForConversation(ctx, 0)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "outbox created", items[0].CreatedAt, want)
+		mustEqual(t, "outbox not before", items[0].NotBefore, want)
+		mustEqual(t, "outbox lease", items[0].LeaseUntil, time.Time{})
+		return nil
+	})
+}

@@ -1,0 +1,326 @@
+package bridge_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/xbridge/xbridge/adapters/sqlstore"
+	"github.com/xbridge/xbridge/bridge"
+)
+
+// harness is the bundle of collaborators a domain test works with: the
+// real SQLite store, a manual clock, and recording platforms.
+type harness struct {
+	t     *testing.T
+	ctx   context.Context
+	store *sqlstore.DB
+	clock *bridge.ManualClock
+	chat  *recChat
+	x     *recX
+	svc   *bridge.Service
+	disp  *bridge.Dispatcher
+}
+
+var epoch = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // a Monday morning
+
+func setup(t *testing.T) *harness {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "x.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock := bridge.NewManualClock(epoch)
+	db.Now = clock.Now
+	h := &harness{t: t, ctx: ctx, store: db, clock: clock, chat: newRecChat(), x: &recX{}}
+	h.disp = &bridge.Dispatcher{
+		Store: db, Clock: clock, Chat: map[string]bridge.ChatPlatform{"slack": h.chat}, X: h.x,
+		Workers: 4, MaxAttempts: 3, Lease: time.Minute,
+	}
+	h.svc = &bridge.Service{
+		Store: db, Clock: clock, Rules: testRules{},
+		ChatPlatform: "slack", ChatChannel: "C1",
+		SendDelay: 10 * time.Second, NotePrefix: "//", CommandPrefix: "!",
+		ReopenWindow: 7 * 24 * time.Hour,
+	}
+	return h
+}
+
+// drain delivers everything due now.
+func (h *harness) drain() {
+	h.t.Helper()
+	for i := 0; i < 100; i++ {
+		n, err := h.disp.RunOnce(h.ctx)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+	h.t.Fatal("outbox never drained")
+}
+
+// advance moves time on and delivers what became due.
+func (h *harness) advance(d time.Duration) {
+	h.t.Helper()
+	h.clock.Advance(d)
+	h.drain()
+}
+
+// settle lets an hour pass in steps, so retries with backoff all run.
+func (h *harness) settle() {
+	h.t.Helper()
+	for i := 0; i < 60; i++ {
+		h.advance(time.Minute)
+	}
+}
+
+var seq atomic.Int64
+
+func nextID() string {
+	return fmt.Sprintf("%d", 5000+seq.Add(1))
+}
+
+func customer(id string) bridge.XUser {
+	return bridge.XUser{ID: id, Handle: "cust" + id, Name: "Customer " + id, Followers: 120}
+}
+
+// dm delivers a customer DM and returns the event.
+func (h *harness) dm(from, text string) bridge.InboundMessage {
+	h.t.Helper()
+	ev := bridge.InboundMessage{
+		EventID: nextID(), Account: "1000", Kind: bridge.KindDM, ConversationKey: "1000-" + from,
+		Sender: customer(from), RecipientID: "1000", Text: text, CreatedAt: h.clock.Now(),
+	}
+	if out, err := h.svc.HandleInbound(h.ctx, ev); err != nil || out != bridge.OutcomeStored {
+		h.t.Fatalf("HandleInbound = %v, %v", out, err)
+	}
+	h.drain()
+	return ev
+}
+
+// threadOf returns the chat thread of the customer's only conversation.
+func (h *harness) thread(n int) string {
+	h.t.Helper()
+	if len(h.chat.cards) < n {
+		h.t.Fatalf("want %d cards, have %d", n, len(h.chat.cards))
+	}
+	return h.chat.cards[n-1].id
+}
+
+// agent posts a message in a thread and returns its chat id.
+func (h *harness) agent(thread, text string) string {
+	h.t.Helper()
+	id := h.chat.newID("A")
+	out, err := h.svc.HandleChatMessage(h.ctx, bridge.ChatMessage{
+		Platform: "slack", EventID: "ev-" + id, Channel: "C1", ThreadID: thread, MessageID: id,
+		UserID: "U1", UserName: "Bob", Text: text,
+	})
+	if err != nil || out != bridge.OutcomeStored {
+		h.t.Fatalf("HandleChatMessage = %v, %v", out, err)
+	}
+	h.drain()
+	return id
+}
+
+// recChat records what the bridge does in chat.
+type recChat struct {
+	mu        sync.Mutex
+	n         int
+	cards     []recCard
+	updates   []bridge.Card
+	posts     map[string][]bridge.Post // by thread
+	reactions map[string]map[bridge.Reaction]bool
+	fail      []error // errors for the next calls
+}
+
+type recCard struct {
+	id   string
+	card bridge.Card
+}
+
+func newRecChat() *recChat {
+	return &recChat{posts: map[string][]bridge.Post{}, reactions: map[string]map[bridge.Reaction]bool{}}
+}
+
+func (c *recChat) newID(prefix string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return fmt.Sprintf("%s%d", prefix, c.n)
+}
+
+func (c *recChat) takeFail() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.fail) == 0 {
+		return nil
+	}
+	err := c.fail[0]
+	c.fail = c.fail[1:]
+	return err
+}
+
+func (c *recChat) PostCard(_ context.Context, channel string, card bridge.Card, key string) (string, error) {
+	if err := c.takeFail(); err != nil {
+		return "", err
+	}
+	id := c.newID("T")
+	c.mu.Lock()
+	c.cards = append(c.cards, recCard{id: id, card: card})
+	c.mu.Unlock()
+	return id, nil
+}
+
+func (c *recChat) UpdateCard(_ context.Context, channel, threadID string, card bridge.Card) error {
+	if err := c.takeFail(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.updates = append(c.updates, card)
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *recChat) Post(_ context.Context, channel, threadID string, p bridge.Post) (string, error) {
+	if err := c.takeFail(); err != nil {
+		return "", err
+	}
+	id := c.newID("P")
+	c.mu.Lock()
+	c.posts[threadID] = append(c.posts[threadID], p)
+	c.mu.Unlock()
+	return id, nil
+}
+
+func (c *recChat) React(_ context.Context, channel, messageID string, r bridge.Reaction, add bool) error {
+	if err := c.takeFail(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reactions[messageID] == nil {
+		c.reactions[messageID] = map[bridge.Reaction]bool{}
+	}
+	c.reactions[messageID][r] = add
+	return nil
+}
+
+func (c *recChat) thread(id string) []bridge.Post {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]bridge.Post(nil), c.posts[id]...)
+}
+
+func (c *recChat) marks(msgID string) []bridge.Reaction {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []bridge.Reaction
+	for _, r := range []bridge.Reaction{bridge.ReactionWaiting, bridge.ReactionSent, bridge.ReactionFailed} {
+		if c.reactions[msgID][r] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// noticesIn returns the texts of the bridge's own posts in a thread.
+func (c *recChat) noticesIn(thread string) []string {
+	var out []string
+	for _, p := range c.thread(thread) {
+		if p.Kind != bridge.PostCustomer {
+			out = append(out, p.Text)
+		}
+	}
+	return out
+}
+
+// recX records what the bridge sends to X.
+type recX struct {
+	mu      sync.Mutex
+	n       int
+	dms     []sent
+	replies []sent
+	fail    []error
+	// found answers FindSent.
+	found map[string]string
+}
+
+type sent struct{ to, text, id string }
+
+func (x *recX) next() (string, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if len(x.fail) > 0 {
+		err := x.fail[0]
+		x.fail = x.fail[1:]
+		return "", err
+	}
+	x.n++
+	return fmt.Sprintf("%d", 9000+x.n), nil
+}
+
+func (x *recX) SendDM(_ context.Context, account, to, text string) (string, error) {
+	id, err := x.next()
+	if err != nil {
+		return "", err
+	}
+	x.mu.Lock()
+	x.dms = append(x.dms, sent{to, text, id})
+	x.mu.Unlock()
+	return id, nil
+}
+
+func (x *recX) Reply(_ context.Context, account, to, text string) (string, error) {
+	id, err := x.next()
+	if err != nil {
+		return "", err
+	}
+	x.mu.Lock()
+	x.replies = append(x.replies, sent{to, text, id})
+	x.mu.Unlock()
+	return id, nil
+}
+
+func (x *recX) FindSent(_ context.Context, q bridge.SentQuery) (string, bool, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	id, ok := x.found[q.Text]
+	return id, ok, nil
+}
+
+func (x *recX) sentDMs() []sent {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return append([]sent(nil), x.dms...)
+}
+
+// testRules: public replies up to 280 characters; DMs split at 50 for
+// the tests' sake.
+type testRules struct{}
+
+func (testRules) Parts(kind bridge.Kind, text string) ([]string, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, bridge.Errorf(bridge.EINVALID, "empty reply")
+	}
+	if kind == bridge.KindMention && len(text) > 280 {
+		return nil, bridge.Errorf(bridge.EINVALID, "reply is %d characters; X allows 280", len(text))
+	}
+	var parts []string
+	for len(text) > 50 {
+		parts = append(parts, text[:50])
+		text = text[50:]
+	}
+	return append(parts, text), nil
+}

@@ -1,0 +1,141 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Card is the live root message of a conversation's thread, edited in place
+// as the conversation changes. Adapters render it in their platform's idiom.
+type Card struct {
+	Ticket       string
+	Kind         Kind
+	Status       Status
+	Priority     Priority
+	CustomerName string
+	Handle       string
+	ProfileURL   string
+	AvatarURL    string
+	Followers    int
+	Verified     bool
+	SourceURL    string // the tweet, for mentions
+	OpenedAt     time.Time
+	ClosedAt     time.Time
+	PreviousID   int64
+}
+
+// PostKind tells an adapter how to present a thread message.
+type PostKind string
+
+// Kinds of thread posts.
+const (
+	PostCustomer PostKind = "customer" // a customer's message, shown as the customer
+	PostNotice   PostKind = "notice"   // a status line from the bridge
+	PostWarning  PostKind = "warning"  // something an agent must act on
+)
+
+// Button is an action offered on a post.
+type Button struct {
+	Action string
+	Label  string
+	Value  string
+}
+
+// Post is a message the bridge posts in a conversation's thread.
+type Post struct {
+	Kind       PostKind
+	Text       string
+	AuthorName string // PostCustomer: shown as the author
+	AvatarURL  string
+	Buttons    []Button
+	// Key identifies the post across retries; adapters that can attach
+	// metadata store it so a retry after a crash can find an earlier post.
+	Key string
+}
+
+// Reaction is a delivery mark on an agent's chat message.
+type Reaction string
+
+// Delivery marks.
+const (
+	ReactionWaiting Reaction = "waiting" // ⏳ in the send delay or queued
+	ReactionSent    Reaction = "sent"    // ✅ X accepted it
+	ReactionFailed  Reaction = "failed"  // ⚠️ it did not go out
+)
+
+// ChatPlatform is where agents work: Slack, Discord.
+type ChatPlatform interface {
+	// PostCard posts a conversation's card as a new root message and
+	// returns its id, which becomes the thread id.
+	PostCard(ctx context.Context, channel string, card Card, key string) (threadID string, err error)
+	UpdateCard(ctx context.Context, channel, threadID string, card Card) error
+	Post(ctx context.Context, channel, threadID string, p Post) (messageID string, err error)
+	React(ctx context.Context, channel, messageID string, r Reaction, add bool) error
+}
+
+// XPlatform sends to customers on X.
+type XPlatform interface {
+	// SendDM sends text as a DM from account to the recipient and returns
+	// the dm_event_id.
+	SendDM(ctx context.Context, account, recipientID, text string) (eventID string, err error)
+	// Reply posts text as a public reply to a tweet and returns the new
+	// tweet's id.
+	Reply(ctx context.Context, account, inReplyToID, text string) (tweetID string, err error)
+}
+
+// TextRules split or refuse an agent's reply according to X's limits.
+type TextRules interface {
+	// Parts returns the messages to send for text, or an EINVALID error
+	// that tells the agent why it cannot go out.
+	Parts(kind Kind, text string) ([]string, error)
+}
+
+// SentQuery describes a send whose outcome a crash hid.
+type SentQuery struct {
+	Kind        Kind
+	Account     string
+	RecipientID string // DMs
+	InReplyToID string // replies
+	Text        string
+	After       time.Time // the send was attempted after this time
+}
+
+// Reconciler is an optional XPlatform ability: looking on X for a message
+// the bridge may have sent before a crash.
+type Reconciler interface {
+	FindSent(ctx context.Context, q SentQuery) (id string, found bool, err error)
+}
+
+// DeliveryError is how adapters report a failed delivery so the dispatcher
+// can decide to retry, wait or give up.
+type DeliveryError struct {
+	Temporary   bool // worth retrying
+	RateLimited bool // the platform asked us to wait
+	// Unknown: the request may have reached the platform but no answer
+	// came back, so the outcome is unknown (a timeout after sending).
+	Unknown bool
+	RetryAt time.Time // from Retry-After or x-rate-limit-reset; zero if not given
+	Reason  string    // short, shown to agents
+	Err     error
+}
+
+func (e *DeliveryError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Reason, e.Err)
+	}
+	return e.Reason
+}
+
+func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// AsDeliveryError returns err's *DeliveryError, treating any other error
+// (network failures, timeouts) as temporary.
+func AsDeliveryError(err error) *DeliveryError {
+	var de *DeliveryError
+	if errors.As(err, &de) {
+		return de
+	}
+	return &DeliveryError{Temporary: true, Reason: "platform unreachable", Err: err}
+}

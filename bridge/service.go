@@ -1,0 +1,630 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Service turns each inbound event into one transaction: the state change
+// and the outbound effects it causes, written together. It never calls a
+// platform; the Dispatcher delivers the effects.
+type Service struct {
+	Store  Store
+	Clock  Clock
+	Logger *slog.Logger
+	Rules  TextRules // X's limits for agents' replies
+
+	// Where new conversations are worked.
+	ChatPlatform string // "slack"
+	ChatChannel  string
+
+	SendDelay     time.Duration // an agent's reply waits this long before going out
+	NotePrefix    string        // a thread message starting with it stays internal
+	CommandPrefix string        // a thread message starting with it is a command, never sent
+	ReopenWindow  time.Duration // a customer message inside it reopens a closed conversation
+
+	// Wake, when set, is called after a commit that enqueued work.
+	Wake func()
+	// Observe, when set, counts events.
+	Observe Observer
+}
+
+// Observer receives counts for metrics. Implementations must be fast and
+// safe for concurrent use.
+type Observer interface {
+	Inbound(platform, kind string)
+	Ignored(platform, reason string)
+}
+
+// Outcome says what handling an event did.
+type Outcome string
+
+// Outcomes of handling an event.
+const (
+	OutcomeStored    Outcome = "stored"
+	OutcomeDuplicate Outcome = "duplicate" // seen before: nothing changed
+	OutcomeIgnored   Outcome = "ignored"   // not for the bridge (bot's own, outside a ticket thread)
+	OutcomeOwnEcho   Outcome = "own_echo"  // the support account's own message coming back from X
+)
+
+func (s *Service) now() time.Time { return s.Clock.Now().UTC() }
+
+// inTx runs fn in a transaction, retrying once on ECONFLICT (two events
+// racing to create the same conversation), and wakes the dispatcher after.
+func (s *Service) inTx(ctx context.Context, fn func(tx Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		err = s.Store.InTx(ctx, fn)
+		if ErrorCode(err) != ECONFLICT {
+			break
+		}
+	}
+	if err == nil && s.Wake != nil {
+		s.Wake()
+	}
+	return err
+}
+
+func (s *Service) observeIgnored(platform, reason string) {
+	if s.Observe != nil {
+		s.Observe.Ignored(platform, reason)
+	}
+}
+
+// HandleInbound records a DM or mention from X.
+func (s *Service) HandleInbound(ctx context.Context, ev InboundMessage) (Outcome, error) {
+	if ev.EventID == "" || ev.Account == "" || ev.Sender.ID == "" {
+		return "", Errorf(EINVALID, "inbound event lacks an id, account or sender")
+	}
+	var out Outcome
+	err := s.inTx(ctx, func(tx Tx) error {
+		fresh, err := tx.MarkSeen(ctx, "x", ev.EventID)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			out = OutcomeDuplicate
+			return nil
+		}
+		if ev.Sender.ID == ev.Account {
+			out, err = s.ownEcho(ctx, tx, ev)
+			return err
+		}
+		out = OutcomeStored
+		return s.recordInbound(ctx, tx, ev)
+	})
+	if err != nil {
+		return "", fmt.Errorf("inbound x event %s: %w", ev.EventID, err)
+	}
+	if s.Observe != nil {
+		if out == OutcomeStored {
+			s.Observe.Inbound("x", string(ev.Kind))
+		} else {
+			s.observeIgnored("x", string(out))
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) error {
+	now := s.now()
+	cust := Customer{
+		XUserID: ev.Sender.ID, Handle: ev.Sender.Handle, Name: ev.Sender.Name,
+		AvatarURL: ev.Sender.AvatarURL, Followers: ev.Sender.Followers,
+		Verified: ev.Sender.Verified, UpdatedAt: now,
+	}
+	if err := tx.UpsertCustomer(ctx, &cust); err != nil {
+		return err
+	}
+	conv, opened, err := s.conversationFor(ctx, tx, ev, &cust, now)
+	if err != nil {
+		return err
+	}
+	if ev.Kind == KindMention {
+		conv.ReplyToID = ev.EventID
+	}
+	conv.UpdatedAt = now
+	if err := tx.UpdateConversation(ctx, conv); err != nil {
+		return err
+	}
+	at := ev.CreatedAt
+	if at.IsZero() {
+		at = now
+	}
+	msg := Message{
+		ConversationID: conv.ID, Direction: DirectionIn, AuthorID: cust.XUserID,
+		AuthorName: cust.DisplayName(), Text: ev.Text, XID: ev.EventID, CreatedAt: at.UTC(),
+	}
+	if err := tx.InsertMessage(ctx, &msg); err != nil {
+		return err
+	}
+	var items []*OutboxItem
+	switch opened {
+	case openedNew:
+		items = append(items, s.chatItem(conv, EffectCard, "card", 0, Payload{}))
+	case openedReopened:
+		items = append(items,
+			s.chatItem(conv, EffectCardUpdate, fmt.Sprintf("card:%d", msg.ID), 0, Payload{}),
+			s.notice(conv, fmt.Sprintf("reopen:%d", msg.ID), PostNotice, "Reopened: the customer wrote again."))
+	}
+	items = append(items, s.chatItem(conv, EffectPost, fmt.Sprintf("in:%d", msg.ID), msg.ID, Payload{Kind: PostCustomer}))
+	return tx.Enqueue(ctx, items...)
+}
+
+type opening int
+
+const (
+	openedExisting opening = iota
+	openedNew
+	openedReopened
+)
+
+// conversationFor finds the conversation an inbound message belongs to,
+// reopening or starting one as needed.
+func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage, cust *Customer, now time.Time) (*Conversation, opening, error) {
+	key := ev.ConversationKey
+	if ev.Kind == KindMention && ev.InReplyToID != "" {
+		// A reply to a tweet we know belongs to that tweet's conversation.
+		if m, err := tx.MessageByXID(ctx, ev.InReplyToID); err == nil {
+			c, err := tx.Conversation(ctx, m.ConversationID)
+			if err != nil {
+				return nil, 0, err
+			}
+			if c.CustomerID == cust.ID && c.Kind == KindMention {
+				key = c.XKey
+			}
+		} else if ErrorCode(err) != ENOTFOUND {
+			return nil, 0, err
+		}
+	}
+	if key == "" {
+		key = ev.InReplyToID
+	}
+	if key == "" {
+		key = ev.EventID
+	}
+	c, err := tx.ActiveConversation(ctx, ev.Account, ev.Kind, key, cust.ID)
+	if err == nil {
+		return c, openedExisting, nil
+	}
+	if ErrorCode(err) != ENOTFOUND {
+		return nil, 0, err
+	}
+	prev, err := tx.LatestConversation(ctx, ev.Account, ev.Kind, key, cust.ID)
+	switch {
+	case err == nil && now.Sub(prev.ClosedAt) <= s.ReopenWindow:
+		prev.Status = StatusOpen
+		prev.ClosedAt = time.Time{}
+		return prev, openedReopened, nil
+	case err != nil && ErrorCode(err) != ENOTFOUND:
+		return nil, 0, err
+	}
+	c = &Conversation{
+		Kind: ev.Kind, Account: ev.Account, XKey: key, CustomerID: cust.ID,
+		Status: StatusOpen, Priority: PriorityNormal,
+		ChatPlatform: s.ChatPlatform, ChatChannel: s.ChatChannel,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if prev != nil {
+		c.PreviousID = prev.ID
+	}
+	if err := tx.CreateConversation(ctx, c); err != nil {
+		return nil, 0, err
+	}
+	return c, openedNew, nil
+}
+
+// ownEcho handles a message the support account sent, coming back through
+// ingest: a reply the bridge sent is matched to its row; one sent on X
+// directly is shown in the thread so agents see the whole exchange.
+func (s *Service) ownEcho(ctx context.Context, tx Tx, ev InboundMessage) (Outcome, error) {
+	if _, err := tx.MessageByXID(ctx, ev.EventID); err == nil {
+		return OutcomeOwnEcho, nil
+	} else if ErrorCode(err) != ENOTFOUND {
+		return "", err
+	}
+	conv, err := s.echoConversation(ctx, tx, ev)
+	if ErrorCode(err) == ENOTFOUND {
+		return OutcomeIgnored, nil
+	} else if err != nil {
+		return "", err
+	}
+	// The echo can overtake the send's own completion: match a send of the
+	// same text to this conversation that is still in flight.
+	inflight, err := tx.OutboxForConversation(ctx, conv.ID, OutboxInflight, OutboxUnknown)
+	if err != nil {
+		return "", err
+	}
+	for _, it := range inflight {
+		if it.Effect.IsX() && it.Payload.Text == ev.Text {
+			items, err := completeSend(ctx, tx, s.now(), it, it.State, ev.EventID, it.Attempts)
+			if err != nil {
+				return "", err
+			}
+			return OutcomeOwnEcho, tx.Enqueue(ctx, items...)
+		}
+	}
+	now := s.now()
+	msg := Message{
+		ConversationID: conv.ID, Direction: DirectionOut, AuthorID: ev.Account,
+		AuthorName: "@" + ev.Sender.Handle, Text: ev.Text, XID: ev.EventID,
+		Delivery: DeliverySent, CreatedAt: now, SentAt: now,
+	}
+	if err := tx.InsertMessage(ctx, &msg); err != nil {
+		return "", err
+	}
+	return OutcomeStored, tx.Enqueue(ctx, s.notice(conv, fmt.Sprintf("direct:%d", msg.ID), PostNotice,
+		"Sent directly on X by the support account:\n"+ev.Text))
+}
+
+func (s *Service) echoConversation(ctx context.Context, tx Tx, ev InboundMessage) (*Conversation, error) {
+	if ev.Kind == KindMention {
+		if ev.InReplyToID == "" {
+			return nil, Errorf(ENOTFOUND, "not a reply")
+		}
+		m, err := tx.MessageByXID(ctx, ev.InReplyToID)
+		if err != nil {
+			return nil, err
+		}
+		return tx.Conversation(ctx, m.ConversationID)
+	}
+	if ev.RecipientID == "" {
+		return nil, Errorf(ENOTFOUND, "no recipient")
+	}
+	cust, err := tx.CustomerByXUserID(ctx, ev.RecipientID)
+	if err != nil {
+		return nil, err
+	}
+	return tx.ActiveConversation(ctx, ev.Account, KindDM, ev.ConversationKey, cust.ID)
+}
+
+// HandleChatMessage records a message an agent posted in a ticket thread:
+// a reply for the customer, an internal note, or a command.
+func (s *Service) HandleChatMessage(ctx context.Context, m ChatMessage) (Outcome, error) {
+	if m.ThreadID == "" || m.ThreadID == m.MessageID {
+		s.observeIgnored(m.Platform, "not_in_thread")
+		return OutcomeIgnored, nil
+	}
+	out := OutcomeStored
+	err := s.inTx(ctx, func(tx Tx) error {
+		if fresh, err := tx.MarkSeen(ctx, m.Platform, m.EventID); err != nil || !fresh {
+			out = OutcomeDuplicate
+			return err
+		}
+		conv, err := tx.ConversationByThread(ctx, m.Platform, m.Channel, m.ThreadID)
+		if ErrorCode(err) == ENOTFOUND {
+			out = OutcomeIgnored
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return s.recordAgentMessage(ctx, tx, conv, m)
+	})
+	if err != nil {
+		return "", fmt.Errorf("chat message %s: %w", m.MessageID, err)
+	}
+	if out == OutcomeStored && s.Observe != nil {
+		s.Observe.Inbound(m.Platform, "message")
+	} else if out != OutcomeStored {
+		s.observeIgnored(m.Platform, string(out))
+	}
+	return out, nil
+}
+
+func (s *Service) recordAgentMessage(ctx context.Context, tx Tx, conv *Conversation, m ChatMessage) error {
+	now := s.now()
+	text := strings.TrimSpace(m.Text)
+	msg := Message{
+		ConversationID: conv.ID, AuthorID: m.UserID, AuthorName: m.UserName,
+		Text: text, ChatID: m.MessageID, CreatedAt: now,
+	}
+	internal := (s.NotePrefix != "" && strings.HasPrefix(text, s.NotePrefix)) ||
+		(s.CommandPrefix != "" && strings.HasPrefix(text, s.CommandPrefix))
+	if internal {
+		msg.Direction = DirectionNote
+		return tx.InsertMessage(ctx, &msg)
+	}
+	msg.Direction = DirectionOut
+	parts, err := s.Rules.Parts(conv.Kind, text)
+	if err != nil {
+		msg.Delivery = DeliveryRefused
+		msg.DeliveryError = ErrorMessage(err)
+		if err := tx.InsertMessage(ctx, &msg); err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx,
+			s.mark(conv, &msg, ReactionFailed, true, "refused"),
+			s.notice(conv, fmt.Sprintf("refused:%d", msg.ID), PostWarning, "Not sent to the customer: "+ErrorMessage(err)))
+	}
+	msg.Delivery = DeliveryScheduled
+	if err := tx.InsertMessage(ctx, &msg); err != nil {
+		return err
+	}
+	items := s.sendItems(conv, &msg, parts, "send", now.Add(s.SendDelay))
+	items = append(items, s.mark(conv, &msg, ReactionWaiting, true, "send"))
+	return tx.Enqueue(ctx, items...)
+}
+
+// HandleChatEdit applies an agent's edit: inside the send delay it changes
+// what goes out; after, the thread is told the customer saw the original.
+func (s *Service) HandleChatEdit(ctx context.Context, e ChatEdit) error {
+	return s.inTx(ctx, func(tx Tx) error {
+		if fresh, err := tx.MarkSeen(ctx, e.Platform, e.EventID); err != nil || !fresh {
+			return err
+		}
+		msg, conv, err := s.chatMessage(ctx, tx, e.Platform, e.Channel, e.MessageID)
+		if err != nil || msg == nil {
+			return err
+		}
+		text := strings.TrimSpace(e.Text)
+		if msg.Direction != DirectionOut {
+			msg.Text = text
+			return tx.UpdateMessage(ctx, msg)
+		}
+		if msg.Delivery != DeliveryScheduled {
+			return s.tooLate(ctx, tx, conv, msg, "edit", "Already sent: the customer keeps the original text; the edit was not sent.")
+		}
+		items, err := tx.OutboxForMessage(ctx, msg.ID)
+		if err != nil {
+			return err
+		}
+		if !allPending(items) {
+			return s.tooLate(ctx, tx, conv, msg, "edit", "Already on its way: the customer gets the original text; the edit was not sent.")
+		}
+		if err := cancelItems(ctx, tx, items); err != nil {
+			return err
+		}
+		msg.Text = text
+		parts, err := s.Rules.Parts(conv.Kind, text)
+		if err != nil {
+			msg.Delivery = DeliveryRefused
+			msg.DeliveryError = ErrorMessage(err)
+			if err := tx.UpdateMessage(ctx, msg); err != nil {
+				return err
+			}
+			return tx.Enqueue(ctx,
+				s.mark(conv, msg, ReactionWaiting, false, "edit:"+e.EventID),
+				s.mark(conv, msg, ReactionFailed, true, "edit:"+e.EventID),
+				s.notice(conv, "refused-edit:"+e.EventID, PostWarning, "Edit not sent to the customer: "+ErrorMessage(err)))
+		}
+		if err := tx.UpdateMessage(ctx, msg); err != nil {
+			return err
+		}
+		notBefore := items[0].NotBefore
+		return tx.Enqueue(ctx, s.sendItems(conv, msg, parts, "edit:"+e.EventID, notBefore)...)
+	})
+}
+
+// HandleChatDelete cancels a reply still inside its send delay.
+func (s *Service) HandleChatDelete(ctx context.Context, d ChatDelete) error {
+	return s.inTx(ctx, func(tx Tx) error {
+		if fresh, err := tx.MarkSeen(ctx, d.Platform, d.EventID); err != nil || !fresh {
+			return err
+		}
+		msg, conv, err := s.chatMessage(ctx, tx, d.Platform, d.Channel, d.MessageID)
+		if err != nil || msg == nil || msg.Direction != DirectionOut {
+			return err
+		}
+		if msg.Delivery != DeliveryScheduled {
+			if msg.Delivery == DeliverySent {
+				return s.tooLate(ctx, tx, conv, msg, "delete", "A deleted reply had already reached the customer:\n> "+msg.Text)
+			}
+			return nil
+		}
+		items, err := tx.OutboxForMessage(ctx, msg.ID)
+		if err != nil {
+			return err
+		}
+		if !allPending(items) {
+			return s.tooLate(ctx, tx, conv, msg, "delete", "A deleted reply was already on its way to the customer:\n> "+msg.Text)
+		}
+		if err := cancelItems(ctx, tx, items); err != nil {
+			return err
+		}
+		msg.Delivery = DeliveryCancelled
+		if err := tx.UpdateMessage(ctx, msg); err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx, s.notice(conv, fmt.Sprintf("cancelled:%d", msg.ID), PostNotice,
+			"Send cancelled: the reply was deleted before it went out."))
+	})
+}
+
+// HandleChatAction performs a button click.
+func (s *Service) HandleChatAction(ctx context.Context, a ChatAction) error {
+	switch a.Action {
+	case ActionResend:
+		return s.resend(ctx, a)
+	}
+	return Errorf(EINVALID, "Unknown action %q.", a.Action)
+}
+
+func (s *Service) resend(ctx context.Context, a ChatAction) error {
+	var id int64
+	if _, err := fmt.Sscan(a.Value, &id); err != nil {
+		return Errorf(EINVALID, "Bad message reference %q.", a.Value)
+	}
+	return s.inTx(ctx, func(tx Tx) error {
+		if fresh, err := tx.MarkSeen(ctx, a.Platform, a.EventID); err != nil || !fresh {
+			return err
+		}
+		msg, err := tx.Message(ctx, id)
+		if err != nil {
+			return err
+		}
+		if msg.Delivery != DeliveryUnknown && msg.Delivery != DeliveryFailed {
+			return Errorf(ECONFLICT, "That reply is %s; nothing to resend.", msg.Delivery)
+		}
+		conv, err := tx.Conversation(ctx, msg.ConversationID)
+		if err != nil {
+			return err
+		}
+		parts, err := s.Rules.Parts(conv.Kind, msg.Text)
+		if err != nil {
+			return err
+		}
+		prev, err := tx.OutboxForMessage(ctx, msg.ID)
+		if err != nil {
+			return err
+		}
+		msg.Delivery = DeliveryScheduled
+		msg.DeliveryError = ""
+		if err := tx.UpdateMessage(ctx, msg); err != nil {
+			return err
+		}
+		key := "resend:" + a.EventID
+		// Parts X already accepted are not sent again.
+		done := latestParts(prev)
+		var items []*OutboxItem
+		for _, it := range s.sendItems(conv, msg, parts, key, s.now()) {
+			if d, ok := done[it.Payload.Part]; !ok || d.State != OutboxDone {
+				items = append(items, it)
+			}
+		}
+		items = append(items,
+			s.mark(conv, msg, ReactionFailed, false, key),
+			s.mark(conv, msg, ReactionWaiting, true, key),
+			s.notice(conv, key, PostNotice, fmt.Sprintf("Resending at the request of %s.", nameOr(a.UserName, a.UserID))))
+		return tx.Enqueue(ctx, items...)
+	})
+}
+
+func nameOr(name, id string) string {
+	if name != "" {
+		return name
+	}
+	return id
+}
+
+// chatMessage finds a message by its chat id with its conversation; nil
+// when the message is not one the bridge knows.
+func (s *Service) chatMessage(ctx context.Context, tx Tx, platform, channel, chatID string) (*Message, *Conversation, error) {
+	msg, err := tx.MessageByChatID(ctx, platform, channel, chatID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	conv, err := tx.Conversation(ctx, msg.ConversationID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return msg, conv, nil
+}
+
+func (s *Service) tooLate(ctx context.Context, tx Tx, conv *Conversation, msg *Message, what, text string) error {
+	return tx.Enqueue(ctx, s.notice(conv, fmt.Sprintf("late-%s:%d:%d", what, msg.ID, s.now().UnixNano()), PostWarning, text))
+}
+
+func allPending(items []*OutboxItem) bool {
+	live := 0
+	for _, it := range items {
+		if !it.Effect.IsX() {
+			continue
+		}
+		switch it.State {
+		case OutboxPending:
+			live++
+		case OutboxCancelled:
+		default:
+			return false
+		}
+	}
+	return live > 0
+}
+
+func cancelItems(ctx context.Context, tx Tx, items []*OutboxItem) error {
+	for _, it := range items {
+		if !it.Effect.IsX() || it.State != OutboxPending {
+			continue
+		}
+		it.State = OutboxCancelled
+		if err := tx.UpdateOutbox(ctx, it, OutboxPending, it.Attempts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendItems builds the X sends of a reply's parts.
+func (s *Service) sendItems(conv *Conversation, msg *Message, parts []string, key string, notBefore time.Time) []*OutboxItem {
+	effect, lane := EffectDM, "x:"+conv.Account+":dm"
+	if conv.Kind == KindMention {
+		effect, lane = EffectReply, "x:"+conv.Account+":tweet"
+	}
+	items := make([]*OutboxItem, 0, len(parts))
+	for i, p := range parts {
+		items = append(items, &OutboxItem{
+			Effect: effect, Lane: lane, SeqKey: fmt.Sprintf("x:%d", conv.ID),
+			Priority: PriorityCustomerReply, IdemKey: fmt.Sprintf("msg:%d:%s:%d", msg.ID, key, i),
+			ConversationID: conv.ID, MessageID: msg.ID,
+			Payload: Payload{Text: p, Part: i, Parts: len(parts)}, NotBefore: notBefore,
+			State: OutboxPending, CreatedAt: s.now(),
+		})
+	}
+	return items
+}
+
+// chatItem builds an effect in the conversation's thread.
+func chatItem(conv *Conversation, effect Effect, key string, msgID int64, p Payload, now time.Time) *OutboxItem {
+	prio := PriorityThread
+	if effect == EffectReact || effect == EffectUnreact {
+		prio = PriorityMark
+	}
+	return &OutboxItem{
+		Effect: effect, Lane: conv.ChatPlatform + ":" + conv.ChatChannel,
+		SeqKey: fmt.Sprintf("chat:%d", conv.ID), Priority: prio,
+		IdemKey:        fmt.Sprintf("conv:%d:%s:%s", conv.ID, effect, key),
+		ConversationID: conv.ID, MessageID: msgID, Payload: p, NotBefore: now,
+		State: OutboxPending, CreatedAt: now,
+	}
+}
+
+// noticeItem builds a post by the bridge in the conversation's thread.
+func noticeItem(conv *Conversation, key string, kind PostKind, text string, now time.Time, buttons ...Button) *OutboxItem {
+	return chatItem(conv, EffectPost, key, 0, Payload{Kind: kind, Text: text, Buttons: buttons}, now)
+}
+
+// markItem builds the addition or removal of a delivery mark on an agent's
+// message.
+func markItem(conv *Conversation, msg *Message, r Reaction, add bool, key string, now time.Time) *OutboxItem {
+	effect := EffectReact
+	if !add {
+		effect = EffectUnreact
+	}
+	return chatItem(conv, effect, fmt.Sprintf("%d:%s:%s", msg.ID, r, key), msg.ID, Payload{Reaction: r}, now)
+}
+
+func (s *Service) chatItem(conv *Conversation, effect Effect, key string, msgID int64, p Payload) *OutboxItem {
+	return chatItem(conv, effect, key, msgID, p, s.now())
+}
+
+func (s *Service) notice(conv *Conversation, key string, kind PostKind, text string, buttons ...Button) *OutboxItem {
+	return noticeItem(conv, key, kind, text, s.now(), buttons...)
+}
+
+func (s *Service) mark(conv *Conversation, msg *Message, r Reaction, add bool, key string) *OutboxItem {
+	return markItem(conv, msg, r, add, key, s.now())
+}
+
+// Cursor returns a named ingest cursor ("" when unset).
+func (s *Service) Cursor(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.Store.InTx(ctx, func(tx Tx) error {
+		var err error
+		v, err = tx.Cursor(ctx, name)
+		return err
+	})
+	if ErrorCode(err) == ENOTFOUND {
+		return "", nil
+	}
+	return v, err
+}
+
+// SetCursor stores a named ingest cursor.
+func (s *Service) SetCursor(ctx context.Context, name, value string) error {
+	return s.Store.InTx(ctx, func(tx Tx) error { return tx.SetCursor(ctx, name, value) })
+}

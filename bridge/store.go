@@ -1,0 +1,86 @@
+package bridge
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the durable state of the bridge. Everything that happens is one
+// transaction through InTx; the dispatcher's queue operations are their own
+// short transactions.
+type Store interface {
+	// InTx runs fn in one transaction, committing if it returns nil.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+
+	// ClaimOutbox marks up to limit due pending items inflight with a lease
+	// and an incremented attempt count, never two items of one SeqKey, and
+	// never an item while an earlier item of its SeqKey is pending or
+	// inflight. Items come in priority, then id, order. Safe across
+	// processes sharing a database.
+	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*OutboxItem, error)
+	// ExpiredLeases returns inflight items whose lease ended before now:
+	// their worker died.
+	ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]*OutboxItem, error)
+	// NextDue returns the earliest NotBefore of pending items.
+	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
+	// OutboxStats counts pending and inflight items and the age of the
+	// oldest one.
+	OutboxStats(ctx context.Context, now time.Time) (OutboxStats, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// OutboxStats describes the outbox backlog.
+type OutboxStats struct {
+	Depth     int
+	OldestAge time.Duration
+}
+
+// Tx is one transaction. Lookups that find nothing return an ENOTFOUND
+// *Error; unique-constraint violations return ECONFLICT.
+type Tx interface {
+	// MarkSeen records an inbound event id once; fresh is false when it
+	// was already recorded.
+	MarkSeen(ctx context.Context, source, eventID string) (fresh bool, err error)
+
+	// UpsertCustomer inserts or refreshes a customer by XUserID, setting ID.
+	UpsertCustomer(ctx context.Context, c *Customer) error
+	Customer(ctx context.Context, id int64) (*Customer, error)
+	CustomerByXUserID(ctx context.Context, xUserID string) (*Customer, error)
+
+	Conversation(ctx context.Context, id int64) (*Conversation, error)
+	// ActiveConversation finds the conversation not closed for this key and
+	// customer.
+	ActiveConversation(ctx context.Context, account string, kind Kind, key string, customerID int64) (*Conversation, error)
+	// LatestConversation finds the newest conversation for this key and
+	// customer, closed or not.
+	LatestConversation(ctx context.Context, account string, kind Kind, key string, customerID int64) (*Conversation, error)
+	ConversationByThread(ctx context.Context, platform, channel, threadID string) (*Conversation, error)
+	// CreateConversation inserts c and sets its ID; ECONFLICT when an
+	// active conversation exists for the same key and customer.
+	CreateConversation(ctx context.Context, c *Conversation) error
+	UpdateConversation(ctx context.Context, c *Conversation) error
+
+	InsertMessage(ctx context.Context, m *Message) error
+	UpdateMessage(ctx context.Context, m *Message) error
+	Message(ctx context.Context, id int64) (*Message, error)
+	// MessageByXID finds a message by the X id it was received or sent as.
+	MessageByXID(ctx context.Context, xid string) (*Message, error)
+	MessageByChatID(ctx context.Context, platform, channel, chatID string) (*Message, error)
+
+	// Enqueue inserts outbox items, setting their IDs; an item whose
+	// IdemKey exists is skipped (ID stays 0).
+	Enqueue(ctx context.Context, items ...*OutboxItem) error
+	OutboxForMessage(ctx context.Context, messageID int64) ([]*OutboxItem, error)
+	// OutboxForConversation lists a conversation's items in the given
+	// states, oldest first.
+	OutboxForConversation(ctx context.Context, conversationID int64, states ...OutboxState) ([]*OutboxItem, error)
+	// UpdateOutbox writes it back if it is still in fromState with
+	// fromAttempts attempts, else returns ECONFLICT: another worker or a
+	// recovery has moved it on.
+	UpdateOutbox(ctx context.Context, it *OutboxItem, fromState OutboxState, fromAttempts int) error
+
+	Cursor(ctx context.Context, name string) (string, error)
+	SetCursor(ctx context.Context, name, value string) error
+}
