@@ -1,0 +1,235 @@
+package slacksim
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// serveResponseURL takes a post to a response_url handed out with a slash
+// command or interaction.
+func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request, id string) {
+	if r.Method != http.MethodPost {
+		s.violation("response_url: %s instead of POST", r.Method)
+		writeJSON(w, http.StatusMethodNotAllowed, obj{"ok": false, "error": "invalid_method"}, 0)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ru := s.responseURLs[id]
+	if ru == nil {
+		s.violationLocked("response_url: unknown url %s", id)
+		writeJSON(w, http.StatusNotFound, obj{"ok": false, "error": "expired_url"}, 0)
+		return
+	}
+	resp, ok := parseResponse("response_url", body)
+	if !ok {
+		s.violationLocked("response_url: empty body")
+		writeJSON(w, http.StatusOK, obj{"ok": false, "error": "no_text"}, 0)
+		return
+	}
+	if code := s.applyResponseLocked(ru, resp); code != "" {
+		writeJSON(w, http.StatusOK, obj{"ok": false, "error": code}, 0)
+		return
+	}
+	writeJSON(w, http.StatusOK, obj{"ok": true}, 0)
+}
+
+// applyResponseLocked records an answer of the app and does what Slack does
+// with it: show it ephemerally to the user, post it in the channel, or
+// replace or delete the message an interaction came from. It returns an
+// error code when Slack would refuse the answer.
+func (s *Server) applyResponseLocked(ru *responseURL, r Response) string {
+	if len([]rune(r.Text)) > maxTextRunes {
+		return "msg_too_long"
+	}
+	var blocks json.RawMessage
+	if len(r.Blocks) > 0 && string(r.Blocks) != "null" {
+		b, aerr := s.normalizeBlocksLocked(string(r.Blocks))
+		if aerr != nil {
+			return aerr.code
+		}
+		blocks = b
+	}
+	if !r.DeleteOriginal && r.Text == "" && blocks == nil {
+		return "no_text"
+	}
+	s.responses = append(s.responses, r)
+	if r.Via == "response_url" {
+		ru.responses = append(ru.responses, r)
+	}
+	ch := s.channels[ru.channel]
+	switch {
+	case (r.DeleteOriginal || r.ReplaceOriginal) && ru.messageTS != "" && ru.ephemeral:
+		list := s.ephemerals[ru.userID]
+		for i := range list {
+			if list[i].TS != ru.messageTS {
+				continue
+			}
+			if r.DeleteOriginal {
+				s.ephemerals[ru.userID] = append(list[:i], list[i+1:]...)
+			} else {
+				list[i].Text, list[i].Blocks, list[i].Edited = r.Text, blocks, true
+			}
+			break
+		}
+	case (r.DeleteOriginal || r.ReplaceOriginal) && ru.messageTS != "":
+		m := ch.live(ru.messageTS)
+		if m == nil {
+			return "message_not_found"
+		}
+		if r.DeleteOriginal {
+			s.deleteLocked(ch, m)
+			break
+		}
+		prev := s.messageJSONLocked(ch, m, renderOpts{})
+		m.Text, m.Blocks = r.Text, blocks
+		m.Edited, m.editedBy, m.editedTS = true, s.opts.BotUserID, s.newTSLocked()
+		s.emitChangedLocked(ch, m, prev)
+	case r.DeleteOriginal:
+		// Nothing to delete: a slash command has no original message.
+	case r.ResponseType == "in_channel":
+		thread := r.ThreadTS
+		if thread != "" && ch.root(thread) == nil {
+			return "thread_not_found"
+		}
+		m := &message{Message: Message{
+			Channel: ch.id, TS: s.newTSLocked(), ThreadTS: thread,
+			User: s.opts.BotUserID, BotID: s.opts.BotID, Text: r.Text, Blocks: blocks,
+		}, team: s.opts.TeamID}
+		ch.addMessage(m)
+		s.emitMessageLocked(ch, m)
+	default:
+		s.ephemerals[ru.userID] = append(s.ephemerals[ru.userID], Message{
+			Channel: ch.id, TS: s.newTSLocked(), ThreadTS: r.ThreadTS,
+			User: s.opts.BotUserID, BotID: s.opts.BotID, Text: r.Text, Blocks: blocks,
+		})
+	}
+	return ""
+}
+
+// upload is a file of the external upload flow.
+type upload struct {
+	id, name string
+	length   int
+	received bool
+	size     int
+}
+
+func (s *Server) filesGetUploadURLExternal(c *apiCall) (obj, *apiError) {
+	n, err := strconv.Atoi(c.params.Get("length"))
+	if err != nil || n <= 0 {
+		return nil, fail("invalid_arguments")
+	}
+	id := s.nextIDLocked("F", 10)
+	s.uploads[id] = &upload{id: id, name: c.params.Get("filename"), length: n}
+	return obj{"upload_url": s.baseLocked() + "/upload/" + id, "file_id": id}, nil
+}
+
+// serveUpload receives the bytes of an external upload (step 2).
+func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, id string) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	n := 0
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			s.violation("upload %s: no file part: %v", id, err)
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		b, _ := io.Copy(io.Discard, f)
+		n = int(b)
+		_ = f.Close()
+	} else {
+		b, _ := io.Copy(io.Discard, r.Body)
+		n = int(b)
+	}
+	s.mu.Lock()
+	up := s.uploads[id]
+	if up != nil {
+		up.received, up.size = true, n
+		if n != up.length {
+			s.violationLocked("upload %s: %d bytes sent, files.getUploadURLExternal announced %d", id, n, up.length)
+		}
+	}
+	s.mu.Unlock()
+	if up == nil {
+		s.violation("upload %s: unknown upload URL", id)
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "OK - %d", n)
+}
+
+func (s *Server) filesCompleteUploadExternal(c *apiCall) (obj, *apiError) {
+	p := c.params
+	var files []struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	}
+	if json.Unmarshal([]byte(p.Get("files")), &files) != nil || len(files) == 0 {
+		return nil, fail("invalid_arguments")
+	}
+	var shared []File
+	out := make([]obj, 0, len(files))
+	for _, f := range files {
+		up := s.uploads[f.ID]
+		if up == nil || !up.received {
+			return nil, fail("file_not_found")
+		}
+		title := f.Title
+		if title == "" {
+			title = up.name
+		}
+		shared = append(shared, File{ID: up.id, Name: up.name, Title: title, Size: up.size})
+		out = append(out, obj{"id": up.id, "title": title})
+	}
+	chID := p.Get("channel_id")
+	if chID == "" {
+		chID, _, _ = strings.Cut(p.Get("channels"), ",")
+	}
+	if chID == "" {
+		return obj{"files": out}, nil
+	}
+	ch := s.channelLocked(chID)
+	if ch == nil {
+		return nil, fail("channel_not_found")
+	}
+	thread := p.Get("thread_ts")
+	if thread != "" && ch.root(thread) == nil {
+		return nil, fail("thread_not_found")
+	}
+	text := p.Get("initial_comment")
+	if len([]rune(text)) > maxTextRunes {
+		return nil, fail("msg_too_long")
+	}
+	var blocks json.RawMessage
+	if b := p.Get("blocks"); b != "" {
+		nb, aerr := s.normalizeBlocksLocked(b)
+		if aerr != nil {
+			return nil, aerr
+		}
+		blocks = nb
+	}
+	for _, f := range shared {
+		delete(s.uploads, f.ID)
+	}
+	m := &message{Message: Message{
+		Channel: ch.id, TS: s.newTSLocked(), ThreadTS: thread,
+		User: s.opts.BotUserID, BotID: s.opts.BotID, Text: text, Blocks: blocks, Files: shared,
+	}, team: s.opts.TeamID}
+	ch.addMessage(m)
+	s.emitMessageLocked(ch, m)
+	return obj{"files": out}, nil
+}
