@@ -346,9 +346,9 @@ func completeSend(ctx context.Context, tx Tx, now time.Time, it *OutboxItem, fro
 		return nil, err
 	}
 	key := fmt.Sprintf("sent:%d", it.ID)
+	// A resend removed the failure mark when it was asked for.
 	return []*OutboxItem{
 		markItem(conv, msg, ReactionWaiting, false, key, now),
-		markItem(conv, msg, ReactionFailed, false, key, now),
 		markItem(conv, msg, ReactionSent, true, key, now),
 	}, nil
 }

@@ -14,8 +14,8 @@ type Rate struct {
 
 // LaneLimiter paces deliveries per lane so the bridge stays inside each
 // platform's limits instead of learning them from 429s. Lanes are grouped in
-// classes ("slack", "discord", "x:dm", "x:tweet") that share a Rate; each
-// lane has its own bucket. A class without a Rate is not limited.
+// classes ("slack:post", "slack:edit", "x:dm", "x:tweet") that share a Rate;
+// each lane has its own bucket. A class without a Rate is not limited.
 type LaneLimiter struct {
 	Rates map[string]Rate
 
@@ -29,13 +29,26 @@ type bucket struct {
 }
 
 // LaneClass returns the class of a lane: "x:<account>:dm" → "x:dm",
-// "slack:C1" → "slack".
+// "slack:post:C1" → "slack:post".
 func LaneClass(lane string) string {
 	parts := strings.Split(lane, ":")
-	if parts[0] == "x" && len(parts) > 1 {
+	switch {
+	case len(parts) < 2:
+		return lane
+	case parts[0] == "x":
 		return "x:" + parts[len(parts)-1]
 	}
-	return parts[0]
+	return parts[0] + ":" + parts[1]
+}
+
+// chatLane is the lane of a chat effect: new messages and edits (card
+// updates, reactions) have separate limits on chat platforms.
+func chatLane(conv *Conversation, effect Effect) string {
+	kind := "post"
+	if effect != EffectCard && effect != EffectPost {
+		kind = "edit"
+	}
+	return conv.ChatPlatform + ":" + kind + ":" + conv.ChatChannel
 }
 
 // Take consumes a slot in lane at now, or returns how long to wait for one

@@ -575,7 +575,7 @@ func chatItem(conv *Conversation, effect Effect, key string, msgID int64, p Payl
 		prio = PriorityMark
 	}
 	return &OutboxItem{
-		Effect: effect, Lane: conv.ChatPlatform + ":" + conv.ChatChannel,
+		Effect: effect, Lane: chatLane(conv, effect),
 		SeqKey: fmt.Sprintf("chat:%d", conv.ID), Priority: prio,
 		IdemKey:        fmt.Sprintf("conv:%d:%s:%s", conv.ID, effect, key),
 		ConversationID: conv.ID, MessageID: msgID, Payload: p, NotBefore: now,

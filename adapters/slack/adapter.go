@@ -1,0 +1,182 @@
+// Package slack connects xbridge to Slack with slack-go: it implements
+// bridge.ChatPlatform (cards, thread posts, delivery marks), turns Events API
+// and interactivity payloads (HTTP or Socket Mode) into bridge events, and
+// describes the Slack app the bridge needs (Manifest).
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/xbridge/xbridge/bridge"
+)
+
+// DefaultAPIURL is Slack's Web API.
+const DefaultAPIURL = "https://slack.com/api/"
+
+// platformName is the bridge's name for Slack in events and rows.
+const platformName = "slack"
+
+// Config configures an Adapter.
+type Config struct {
+	APIURL        string // default DefaultAPIURL
+	BotToken      string // xoxb-…, required
+	AppToken      string // xapp-…; set → Socket Mode, else HTTP endpoints verified with SigningSecret
+	SigningSecret string
+	HTTPClient    *http.Client // default: a client with a 15 s timeout
+}
+
+// Validate names every missing or malformed setting at once.
+func (c Config) Validate() error {
+	var errs []error
+	switch {
+	case c.BotToken == "":
+		errs = append(errs, errors.New("slack.bot_token (XBRIDGE_SLACK_BOT_TOKEN) is required"))
+	case !strings.HasPrefix(c.BotToken, "xoxb-"):
+		errs = append(errs, errors.New("slack.bot_token (XBRIDGE_SLACK_BOT_TOKEN) must be a bot token starting with xoxb-"))
+	}
+	if c.AppToken != "" && !strings.HasPrefix(c.AppToken, "xapp-") {
+		errs = append(errs, errors.New("slack.app_token (XBRIDGE_SLACK_APP_TOKEN) must be an app-level token starting with xapp-"))
+	}
+	if c.AppToken == "" && c.SigningSecret == "" {
+		errs = append(errs, errors.New("slack.signing_secret (XBRIDGE_SLACK_SIGNING_SECRET) is required unless slack.app_token (XBRIDGE_SLACK_APP_TOKEN) is set for Socket Mode"))
+	}
+	if c.APIURL != "" && !strings.HasPrefix(c.APIURL, "http://") && !strings.HasPrefix(c.APIURL, "https://") {
+		errs = append(errs, fmt.Errorf("slack.api_url %q must be an http(s) URL", c.APIURL))
+	}
+	return errors.Join(errs...)
+}
+
+// Adapter is xbridge's connection to one Slack workspace.
+type Adapter struct {
+	cfg    Config
+	api    *slackapi.Client
+	logger *slog.Logger
+	users  *userCache
+	now    func() time.Time
+
+	botUserID atomic.Value // string, from auth.test
+	botID     atomic.Value // string, from auth.test
+	checked   atomic.Bool  // auth.test succeeded
+	socketUp  atomic.Bool  // a Socket Mode connection is open
+
+	// background tracks work started after acknowledging Slack (button
+	// clicks and their ephemeral answers); Close waits for it.
+	background sync.WaitGroup
+}
+
+var _ bridge.ChatPlatform = (*Adapter)(nil)
+
+// New returns an Adapter for cfg. It makes no request: call Check to test
+// the tokens.
+func New(cfg Config, logger *slog.Logger) (*Adapter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	if !strings.HasSuffix(cfg.APIURL, "/") {
+		cfg.APIURL += "/"
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	opts := []slackapi.Option{
+		slackapi.OptionAPIURL(cfg.APIURL),
+		slackapi.OptionHTTPClient(cfg.HTTPClient),
+	}
+	if cfg.AppToken != "" {
+		opts = append(opts, slackapi.OptionAppLevelToken(cfg.AppToken))
+	}
+	a := &Adapter{
+		cfg:    cfg,
+		api:    slackapi.New(cfg.BotToken, opts...),
+		logger: logger.With("adapter", "slack"),
+		now:    time.Now,
+	}
+	a.users = newUserCache(a.api, 10*time.Minute, a.now)
+	a.botUserID.Store("")
+	a.botID.Store("")
+	return a, nil
+}
+
+// SocketMode reports whether the adapter is configured for Socket Mode (an
+// app-level token is set) rather than HTTP endpoints.
+func (a *Adapter) SocketMode() bool { return a.cfg.AppToken != "" }
+
+// Check calls auth.test to verify the bot token and remembers the bot's user
+// id and bot id, which tell the bridge's own messages apart.
+func (a *Adapter) Check(ctx context.Context) error {
+	res, err := a.api.AuthTestContext(ctx)
+	if err != nil {
+		return checkError(a.cfg.APIURL, err)
+	}
+	a.botUserID.Store(res.UserID)
+	a.botID.Store(res.BotID)
+	a.checked.Store(true)
+	a.logger.Info("slack connected", "team", res.Team, "team_id", res.TeamID, "bot_user_id", res.UserID, "bot_id", res.BotID)
+	return nil
+}
+
+// checkError explains why auth.test failed, naming the setting to fix.
+func checkError(apiURL string, err error) error {
+	var se slackapi.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired":
+			return fmt.Errorf("slack: the bot token was rejected (%s): check slack.bot_token (XBRIDGE_SLACK_BOT_TOKEN)", se.Err)
+		}
+		return fmt.Errorf("slack: auth.test failed: %s", se.Err)
+	}
+	var sc slackapi.StatusCodeError
+	if errors.As(err, &sc) {
+		return fmt.Errorf("slack: auth.test at %s answered HTTP %d", apiURL, sc.Code)
+	}
+	var rl *slackapi.RateLimitedError
+	if errors.As(err, &rl) {
+		return fmt.Errorf("slack: auth.test is rate limited; retry after %s", rl.RetryAfter)
+	}
+	return fmt.Errorf("slack: cannot reach the Web API at %s: %w", apiURL, err)
+}
+
+// Connected reports whether Slack can reach the bridge: in Socket Mode,
+// whether the WebSocket is open; in HTTP mode, whether Check succeeded.
+func (a *Adapter) Connected() bool {
+	if a.SocketMode() {
+		return a.socketUp.Load()
+	}
+	return a.checked.Load()
+}
+
+// Close waits for work started after acknowledging Slack (button clicks in
+// flight) to finish. Stop the HTTP server or Socket Mode first.
+func (a *Adapter) Close() {
+	a.background.Wait()
+}
+
+// self returns the bot's identity as learnt by Check.
+func (a *Adapter) self() identity {
+	return identity{UserID: a.botUserID.Load().(string), BotID: a.botID.Load().(string)}
+}
+
+// goBackground runs f after an acknowledgement, tracked for Close.
+func (a *Adapter) goBackground(f func()) {
+	a.background.Add(1)
+	go func() {
+		defer a.background.Done()
+		f()
+	}()
+}
