@@ -1,0 +1,271 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of xbridge: one YAML file, and for
+// every setting an environment variable that overrides it. A secret can
+// also come from a file named by <ENV>_FILE.
+type Config struct {
+	DatabaseURL   string         `yaml:"database_url" env:"XBRIDGE_DATABASE_URL" help:"sqlite:<path> or postgres://…"`
+	HTTPAddr      string         `yaml:"http_addr" env:"XBRIDGE_HTTP_ADDR" help:"address the HTTP server listens on"`
+	LogLevel      string         `yaml:"log_level" env:"XBRIDGE_LOG_LEVEL" help:"debug, info, warn or error"`
+	SendDelay     time.Duration  `yaml:"send_delay" env:"XBRIDGE_SEND_DELAY" help:"how long an agent's reply waits before going out (0 allowed)"`
+	NotePrefix    string         `yaml:"note_prefix" env:"XBRIDGE_NOTE_PREFIX" help:"thread messages starting with it stay internal"`
+	CommandPrefix string         `yaml:"command_prefix" env:"XBRIDGE_COMMAND_PREFIX" help:"thread messages starting with it are commands"`
+	ReopenWindow  time.Duration  `yaml:"reopen_window" env:"XBRIDGE_REOPEN_WINDOW" help:"a customer message this soon after close reopens the conversation"`
+	X             XConfig        `yaml:"x"`
+	Slack         SlackConfig    `yaml:"slack"`
+	Dispatch      DispatchConfig `yaml:"dispatch"`
+}
+
+// XConfig is the X side: the support account and how events arrive.
+type XConfig struct {
+	APIURL            string        `yaml:"api_url" env:"XBRIDGE_X_API_URL" help:"X API base URL"`
+	UserID            string        `yaml:"user_id" env:"XBRIDGE_X_USER_ID" help:"the support account's numeric X user id"`
+	Handle            string        `yaml:"handle" env:"XBRIDGE_X_HANDLE" help:"the support account's @handle, without @"`
+	ConsumerKey       string        `yaml:"consumer_key" env:"XBRIDGE_X_CONSUMER_KEY" secret:"true" help:"OAuth 1.0a API key"`
+	ConsumerSecret    string        `yaml:"consumer_secret" env:"XBRIDGE_X_CONSUMER_SECRET" secret:"true" help:"OAuth 1.0a API key secret; also signs webhooks"`
+	AccessToken       string        `yaml:"access_token" env:"XBRIDGE_X_ACCESS_TOKEN" secret:"true" help:"OAuth 1.0a access token of the support account"`
+	AccessTokenSecret string        `yaml:"access_token_secret" env:"XBRIDGE_X_ACCESS_TOKEN_SECRET" secret:"true" help:"OAuth 1.0a access token secret"`
+	UserToken         string        `yaml:"user_token" env:"XBRIDGE_X_USER_TOKEN" secret:"true" help:"OAuth 2.0 user token (instead of OAuth 1.0a)"`
+	Ingest            string        `yaml:"ingest" env:"XBRIDGE_X_INGEST" help:"webhook, poll or both"`
+	DMPollInterval    time.Duration `yaml:"dm_poll_interval" env:"XBRIDGE_X_DM_POLL_INTERVAL" help:"minimum time between DM polls"`
+	MentionInterval   time.Duration `yaml:"mention_poll_interval" env:"XBRIDGE_X_MENTION_POLL_INTERVAL" help:"minimum time between mention polls"`
+	Backfill          time.Duration `yaml:"backfill" env:"XBRIDGE_X_BACKFILL" help:"on the first poll, ingest events this recent"`
+}
+
+// SlackConfig is the Slack workspace where agents work.
+type SlackConfig struct {
+	APIURL        string `yaml:"api_url" env:"XBRIDGE_SLACK_API_URL" help:"Slack Web API base URL, ending in /"`
+	BotToken      string `yaml:"bot_token" env:"XBRIDGE_SLACK_BOT_TOKEN" secret:"true" help:"Bot User OAuth Token (xoxb-…)"`
+	AppToken      string `yaml:"app_token" env:"XBRIDGE_SLACK_APP_TOKEN" secret:"true" help:"app-level token (xapp-…); set for Socket Mode"`
+	SigningSecret string `yaml:"signing_secret" env:"XBRIDGE_SLACK_SIGNING_SECRET" secret:"true" help:"signing secret; needed for the HTTP Events API"`
+	Channel       string `yaml:"channel" env:"XBRIDGE_SLACK_CHANNEL" help:"channel id (C…) where conversations become threads"`
+	RatePerSecond int    `yaml:"rate_per_second" env:"XBRIDGE_SLACK_RATE_PER_SECOND" help:"messages per second per channel (0: unlimited)"`
+}
+
+// DispatchConfig tunes outbox delivery.
+type DispatchConfig struct {
+	Workers     int           `yaml:"workers" env:"XBRIDGE_DISPATCH_WORKERS" help:"concurrent deliveries"`
+	MaxAttempts int           `yaml:"max_attempts" env:"XBRIDGE_DISPATCH_MAX_ATTEMPTS" help:"tries before a temporary failure is final"`
+	Lease       time.Duration `yaml:"lease" env:"XBRIDGE_DISPATCH_LEASE" help:"how long a delivery may take before it counts as crashed"`
+}
+
+// DefaultConfig is what xbridge runs with when nothing is set.
+func DefaultConfig() Config {
+	return Config{
+		DatabaseURL:   "sqlite:xbridge.db",
+		HTTPAddr:      ":8080",
+		LogLevel:      "info",
+		SendDelay:     10 * time.Second,
+		NotePrefix:    "//",
+		CommandPrefix: "!",
+		ReopenWindow:  7 * 24 * time.Hour,
+		X: XConfig{
+			APIURL:          "https://api.x.com",
+			Ingest:          "webhook",
+			DMPollInterval:  time.Minute,
+			MentionInterval: 15 * time.Second,
+		},
+		Slack:    SlackConfig{APIURL: "https://slack.com/api/", RatePerSecond: 1},
+		Dispatch: DispatchConfig{Workers: 8, MaxAttempts: 8, Lease: 2 * time.Minute},
+	}
+}
+
+// LoadConfig reads the YAML file at path (if path is not empty), then the
+// environment. Problems are collected, not stopped at, so the admin sees
+// every one at once.
+func LoadConfig(path string, getenv func(string) string) (Config, error) {
+	cfg := DefaultConfig()
+	var problems []string
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config file %s: %w (check the key names and that durations look like 10s or 5m)", path, err)
+		}
+	}
+	forEachSetting(&cfg, "", func(s setting) {
+		v, from, ok := lookupEnv(getenv, s.env)
+		if !ok {
+			return
+		}
+		if err := s.set(v); err != nil {
+			problems = append(problems, fmt.Sprintf("%s (%s from %s): %v", s.key, s.env, from, err))
+		}
+	})
+	if len(problems) > 0 {
+		return cfg, &ConfigError{Problems: problems}
+	}
+	return cfg, nil
+}
+
+// lookupEnv reads ENV, or the file named by ENV_FILE.
+func lookupEnv(getenv func(string) string, env string) (value, from string, ok bool) {
+	if v := getenv(env); v != "" {
+		return v, "environment", true
+	}
+	if f := getenv(env + "_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", env + "_FILE", true // set() will report the empty value below
+		}
+		return strings.TrimSpace(string(b)), env + "_FILE", true
+	}
+	return "", "", false
+}
+
+// ConfigError lists every problem found in a configuration.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "configuration has " + strconv.Itoa(len(e.Problems)) + " problem(s):\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// Validate checks the configuration for serving and names every problem
+// with its key, its environment variable and the fix.
+func (c *Config) Validate() error {
+	var p []string
+	add := func(key, env, msg string) { p = append(p, fmt.Sprintf("%s (%s): %s", key, env, msg)) }
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		add("database_url", "XBRIDGE_DATABASE_URL", "must start with sqlite: or postgres://, e.g. sqlite:xbridge.db")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log_level", "XBRIDGE_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if c.SendDelay < 0 || c.SendDelay > 10*time.Minute {
+		add("send_delay", "XBRIDGE_SEND_DELAY", "must be between 0s and 10m")
+	}
+	if c.NotePrefix == "" {
+		add("note_prefix", "XBRIDGE_NOTE_PREFIX", "must not be empty: agents need a way to write internal notes (default //)")
+	}
+	x := c.X
+	if x.UserID == "" {
+		add("x.user_id", "XBRIDGE_X_USER_ID", "required: the support account's numeric user id (GET /2/users/me shows it)")
+	} else if _, err := strconv.ParseUint(x.UserID, 10, 64); err != nil {
+		add("x.user_id", "XBRIDGE_X_USER_ID", "must be the numeric user id, not the @handle")
+	}
+	oauth1 := x.ConsumerKey != "" || x.AccessToken != "" || x.AccessTokenSecret != ""
+	switch {
+	case x.UserToken == "" && !oauth1:
+		add("x.access_token", "XBRIDGE_X_ACCESS_TOKEN", "X credentials are required: set the four OAuth 1.0a values (consumer key/secret, access token/secret) or XBRIDGE_X_USER_TOKEN")
+	case oauth1:
+		for _, f := range []struct{ key, env, v string }{
+			{"x.consumer_key", "XBRIDGE_X_CONSUMER_KEY", x.ConsumerKey},
+			{"x.consumer_secret", "XBRIDGE_X_CONSUMER_SECRET", x.ConsumerSecret},
+			{"x.access_token", "XBRIDGE_X_ACCESS_TOKEN", x.AccessToken},
+			{"x.access_token_secret", "XBRIDGE_X_ACCESS_TOKEN_SECRET", x.AccessTokenSecret},
+		} {
+			if f.v == "" {
+				add(f.key, f.env, "required with OAuth 1.0a: copy it from the X developer portal (Keys and tokens)")
+			}
+		}
+	}
+	switch x.Ingest {
+	case "webhook", "both":
+		if x.ConsumerSecret == "" {
+			add("x.consumer_secret", "XBRIDGE_X_CONSUMER_SECRET", "required for webhook ingest: X signs Account Activity webhooks with it; or set XBRIDGE_X_INGEST=poll")
+		}
+	case "poll":
+	default:
+		add("x.ingest", "XBRIDGE_X_INGEST", "must be webhook, poll or both")
+	}
+	if x.DMPollInterval < time.Second || x.MentionInterval < time.Second {
+		add("x.dm_poll_interval", "XBRIDGE_X_DM_POLL_INTERVAL", "poll intervals must be at least 1s")
+	}
+	s := c.Slack
+	if s.BotToken == "" {
+		add("slack.bot_token", "XBRIDGE_SLACK_BOT_TOKEN", "required: install the Slack app (xbridge manifest slack) and copy its Bot User OAuth Token (xoxb-…)")
+	} else if !strings.HasPrefix(s.BotToken, "xoxb-") {
+		add("slack.bot_token", "XBRIDGE_SLACK_BOT_TOKEN", "must be a bot token starting with xoxb-")
+	}
+	if s.AppToken != "" && !strings.HasPrefix(s.AppToken, "xapp-") {
+		add("slack.app_token", "XBRIDGE_SLACK_APP_TOKEN", "must be an app-level token starting with xapp- (Basic Information → App-Level Tokens, scope connections:write)")
+	}
+	if s.AppToken == "" && s.SigningSecret == "" {
+		add("slack.signing_secret", "XBRIDGE_SLACK_SIGNING_SECRET", "required unless Socket Mode is used (XBRIDGE_SLACK_APP_TOKEN): Basic Information → Signing Secret")
+	}
+	if s.Channel == "" {
+		add("slack.channel", "XBRIDGE_SLACK_CHANNEL", "required: the id (C…) of the support channel; invite the app to it")
+	}
+	if !strings.HasSuffix(s.APIURL, "/") {
+		add("slack.api_url", "XBRIDGE_SLACK_API_URL", "must end with / (e.g. https://slack.com/api/)")
+	}
+	if s.RatePerSecond < 0 {
+		add("slack.rate_per_second", "XBRIDGE_SLACK_RATE_PER_SECOND", "must be 0 (unlimited) or more")
+	}
+	if c.Dispatch.Workers < 1 || c.Dispatch.MaxAttempts < 1 || c.Dispatch.Lease < 10*time.Second {
+		add("dispatch.workers", "XBRIDGE_DISPATCH_WORKERS", "workers and max_attempts must be at least 1 and lease at least 10s")
+	}
+	if len(p) > 0 {
+		return &ConfigError{Problems: p}
+	}
+	return nil
+}
+
+// setting is one leaf of Config with its key and environment variable.
+type setting struct {
+	key, env, help string
+	secret         bool
+	field          reflect.Value
+}
+
+func (s setting) set(v string) error {
+	switch s.field.Interface().(type) {
+	case string:
+		s.field.SetString(v)
+	case time.Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration; write it like 10s, 5m or 1h", v)
+		}
+		s.field.SetInt(int64(d))
+	case int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		s.field.SetInt(int64(n))
+	case bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		s.field.SetBool(b)
+	default:
+		return fmt.Errorf("unsupported setting type %s", s.field.Type())
+	}
+	return nil
+}
+
+// forEachSetting walks the leaves of a config struct.
+func forEachSetting(v any, prefix string, fn func(setting)) {
+	rv := reflect.ValueOf(v).Elem()
+	rt := rv.Type()
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		key := prefix + f.Tag.Get("yaml")
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
+			forEachSetting(rv.Field(i).Addr().Interface(), key+".", fn)
+			continue
+		}
+		fn(setting{key: key, env: f.Tag.Get("env"), help: f.Tag.Get("help"), secret: f.Tag.Get("secret") == "true", field: rv.Field(i)})
+	}
+}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestDemoRunsTheWholeStory(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"demo", "--send-delay", "300ms"}, &out, io.Discard, func(string) string { return "" }); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"new thread with card — #1 · Alice Walker (@alice_w)",
+		"DM sent to user 2001",
+		"reply tweet posted",
+		"thread messages before 3, after 3",
+		"answered 429 Too Many Requests",
+		"Queued: X send limit",
+		"every request was valid",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("transcript lacks %q", want)
+		}
+	}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"version"}, &out, io.Discard, nil); err != nil || !strings.HasPrefix(out.String(), "xbridge ") {
+		t.Fatalf("version: %q %v", out.String(), err)
+	}
+	if err := run(t.Context(), []string{"frobnicate"}, io.Discard, io.Discard, nil); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}

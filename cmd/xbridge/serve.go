@@ -1,0 +1,329 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xbridge/xbridge/adapters/prom"
+	"github.com/xbridge/xbridge/adapters/slack"
+	"github.com/xbridge/xbridge/adapters/sqlstore"
+	"github.com/xbridge/xbridge/adapters/x"
+	"github.com/xbridge/xbridge/bridge"
+)
+
+// Main is a running xbridge: the store, the domain services, the adapters
+// and the HTTP server, wired explicitly.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	Clock  bridge.Clock
+	// HTTPClient, when set, is the base client for the platform APIs.
+	HTTPClient *http.Client
+
+	Store      *sqlstore.DB
+	Metrics    *prom.Metrics
+	Service    *bridge.Service
+	Dispatcher *bridge.Dispatcher
+	X          *x.Client
+	Poller     *x.Poller
+	Slack      *slack.Adapter
+
+	listener net.Listener
+	server   *http.Server
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+
+	mu       sync.Mutex
+	xOK      error // last result of checking X credentials
+	slackOK  error
+	closeErr error
+}
+
+// NewMain returns a Main with the default configuration.
+func NewMain() *Main {
+	return &Main{Config: DefaultConfig(), Clock: bridge.SystemClock{}}
+}
+
+// Run opens the store, applies migrations, starts every worker and the
+// HTTP server, and returns once serving. Close stops it.
+func (m *Main) Run(ctx context.Context) (err error) {
+	if m.Logger == nil {
+		m.Logger = slog.Default()
+	}
+	if m.Clock == nil {
+		m.Clock = bridge.SystemClock{}
+	}
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	cfg := m.Config
+	if m.Store, err = sqlstore.Open(ctx, cfg.DatabaseURL, m.Logger); err != nil {
+		return err
+	}
+	m.Store.Now = m.Clock.Now
+	if err = m.Store.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	m.Metrics = prom.New(func(ctx context.Context) (bridge.OutboxStats, error) {
+		return m.Store.OutboxStats(ctx, m.Clock.Now())
+	})
+	if m.X, err = x.NewClient(x.Config{
+		APIURL: cfg.X.APIURL, AccountID: cfg.X.UserID, AccountHandle: cfg.X.Handle,
+		ConsumerKey: cfg.X.ConsumerKey, ConsumerSecret: cfg.X.ConsumerSecret,
+		AccessToken: cfg.X.AccessToken, AccessTokenSecret: cfg.X.AccessTokenSecret,
+		UserToken: cfg.X.UserToken, HTTPClient: m.HTTPClient,
+	}, m.Logger); err != nil {
+		return err
+	}
+	if m.Slack, err = slack.New(slack.Config{
+		APIURL: cfg.Slack.APIURL, BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken,
+		SigningSecret: cfg.Slack.SigningSecret, HTTPClient: m.HTTPClient,
+	}, m.Logger); err != nil {
+		return err
+	}
+	rates := map[string]bridge.Rate{
+		// X's budgets per 15 minutes: DM send 15, POST /2/tweets 100.
+		"x:dm":    {Every: time.Minute, Burst: 15},
+		"x:tweet": {Every: 9 * time.Second, Burst: 100},
+	}
+	if cfg.Slack.RatePerSecond > 0 {
+		// chat.postMessage: about one message per second per channel;
+		// chat.update and reactions are Tier 3, about 50 a minute.
+		rates["slack:post"] = bridge.Rate{Every: time.Second / time.Duration(cfg.Slack.RatePerSecond), Burst: 3}
+		rates["slack:edit"] = bridge.Rate{Every: time.Second, Burst: 10}
+	}
+	m.Dispatcher = &bridge.Dispatcher{
+		Store: m.Store, Clock: m.Clock, Logger: m.Logger.With("component", "dispatcher"),
+		Chat:    map[string]bridge.ChatPlatform{"slack": m.Slack},
+		X:       m.X,
+		Limits:  &bridge.LaneLimiter{Rates: rates},
+		Workers: cfg.Dispatch.Workers, MaxAttempts: cfg.Dispatch.MaxAttempts, Lease: cfg.Dispatch.Lease,
+		Observe: m.Metrics,
+	}
+	m.Service = &bridge.Service{
+		Store: m.Store, Clock: m.Clock, Logger: m.Logger.With("component", "service"),
+		Rules:        x.Rules{},
+		ChatPlatform: "slack", ChatChannel: cfg.Slack.Channel,
+		SendDelay: cfg.SendDelay, NotePrefix: cfg.NotePrefix, CommandPrefix: cfg.CommandPrefix,
+		ReopenWindow: cfg.ReopenWindow,
+		Wake:         m.Dispatcher.Wake, Observe: m.Metrics,
+	}
+
+	m.xOK, m.slackOK = errNotChecked, errNotChecked
+	if m.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return fmt.Errorf("http_addr (XBRIDGE_HTTP_ADDR) %s: %w", cfg.HTTPAddr, err)
+	}
+	m.server = &http.Server{Handler: m.routes(), ReadHeaderTimeout: 10 * time.Second}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.goRun("http", func() error {
+		if err := m.server.Serve(m.listener); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	m.goRun("dispatcher", func() error { return m.Dispatcher.Run(runCtx) })
+	m.goRun("checks", func() error { m.checkPlatforms(runCtx); return nil })
+	if cfg.X.Ingest == "poll" || cfg.X.Ingest == "both" {
+		m.Poller = &x.Poller{
+			Client: m.X, In: m.Service, Cursors: m.Service, Clock: m.Clock,
+			Logger: m.Logger.With("component", "poller"), Observe: xObserver{m.Metrics},
+			DMInterval: cfg.X.DMPollInterval, MentionInterval: cfg.X.MentionInterval, Backfill: cfg.X.Backfill,
+		}
+		m.goRun("poller", func() error { return m.Poller.Run(runCtx) })
+	}
+	if cfg.Slack.AppToken != "" {
+		m.goRun("slack socket mode", func() error { return m.Slack.RunSocketMode(runCtx, m.Service) })
+	}
+	m.Logger.Info("xbridge serving", "addr", m.listener.Addr().String(), "store", m.Store.Dialect(),
+		"x_ingest", cfg.X.Ingest, "slack_mode", map[bool]string{true: "socket", false: "events api"}[cfg.Slack.AppToken != ""])
+	return nil
+}
+
+func (m *Main) goRun(name string, fn func() error) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := fn(); err != nil && !errors.Is(err, context.Canceled) {
+			m.Logger.Error(name+" stopped", "err", err)
+		}
+	}()
+}
+
+// checkPlatforms verifies the X and Slack credentials, retrying with
+// backoff while a platform is unreachable; /readyz reports the outcome.
+func (m *Main) checkPlatforms(ctx context.Context) {
+	delay := time.Second
+	for {
+		xerr := func() error { _, err := m.X.Me(ctx); return err }()
+		serr := m.Slack.Check(ctx)
+		m.mu.Lock()
+		m.xOK, m.slackOK = xerr, serr
+		m.mu.Unlock()
+		if xerr == nil && serr == nil {
+			return
+		}
+		m.Logger.Warn("platform check failed; retrying", "x_err", xerr, "slack_err", serr, "in", delay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Minute)
+	}
+}
+
+// Addr is the HTTP server's address, once running.
+func (m *Main) Addr() string {
+	if m.listener == nil {
+		return ""
+	}
+	return m.listener.Addr().String()
+}
+
+// Close stops intake first (HTTP, polling, Socket Mode), lets the
+// dispatcher finish deliveries in flight, then closes the store.
+func (m *Main) Close() error {
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = m.server.Shutdown(ctx)
+		cancel()
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	if m.Store != nil {
+		if err := m.Store.Close(); err != nil {
+			return err
+		}
+		m.Store = nil
+	}
+	return nil
+}
+
+// xObserver adapts the metrics to the X adapter's observer; events the
+// Service stores are counted by the Service.
+type xObserver struct{ m *prom.Metrics }
+
+func (o xObserver) Event(via, kind string)              {} // the Service counts what it stores
+func (o xObserver) Ignored(via, reason string)          { o.m.Ignored("x", reason) }
+func (o xObserver) Waited(what string, d time.Duration) { o.m.Waited("x:poll:"+what, d) }
+
+var errNotChecked = errors.New("not checked yet")
+
+// runServe implements `xbridge serve [--check]`.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	check := fs.Bool("check", false, "validate the configuration and connectivity, report every problem, and exit")
+	configPath := fs.String("config", getenv("XBRIDGE_CONFIG"), "YAML configuration file")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg, err := LoadConfig(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	if *check {
+		return checkConfig(ctx, cfg, stdout, logger)
+	}
+	m := NewMain()
+	m.Config, m.Logger = cfg, logger
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	logger.Info("shutting down")
+	return m.Close()
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// checkConfig validates cfg and every connection it names, printing all
+// problems at once.
+func checkConfig(ctx context.Context, cfg Config, stdout io.Writer, logger *slog.Logger) error {
+	var problems []string
+	if err := cfg.Validate(); err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			problems = append(problems, ce.Problems...)
+		} else {
+			problems = append(problems, err.Error())
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if strings.HasPrefix(cfg.DatabaseURL, "sqlite:") || strings.HasPrefix(cfg.DatabaseURL, "postgres") {
+		if db, err := sqlstore.Open(ctx, cfg.DatabaseURL, logger); err != nil {
+			problems = append(problems, "database_url (XBRIDGE_DATABASE_URL): "+err.Error())
+		} else {
+			db.Close()
+		}
+	}
+	if xc, err := x.NewClient(x.Config{
+		APIURL: cfg.X.APIURL, AccountID: cfg.X.UserID, AccountHandle: cfg.X.Handle,
+		ConsumerKey: cfg.X.ConsumerKey, ConsumerSecret: cfg.X.ConsumerSecret,
+		AccessToken: cfg.X.AccessToken, AccessTokenSecret: cfg.X.AccessTokenSecret, UserToken: cfg.X.UserToken,
+	}, logger); err == nil {
+		if me, err := xc.Me(ctx); err != nil {
+			problems = append(problems, "x: "+err.Error())
+		} else if cfg.X.UserID != "" && me.ID != cfg.X.UserID {
+			problems = append(problems, fmt.Sprintf("x.user_id (XBRIDGE_X_USER_ID): is %s but the credentials belong to @%s (id %s)", cfg.X.UserID, me.Handle, me.ID))
+		}
+	}
+	if sl, err := slack.New(slack.Config{APIURL: cfg.Slack.APIURL, BotToken: cfg.Slack.BotToken,
+		AppToken: cfg.Slack.AppToken, SigningSecret: cfg.Slack.SigningSecret}, logger); err == nil {
+		if err := sl.Check(ctx); err != nil {
+			problems = append(problems, "slack: "+err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return &ConfigError{Problems: problems}
+	}
+	fmt.Fprintln(stdout, "configuration OK: database, X and Slack reachable with the given credentials")
+	return nil
+}
+
+// runMigrate implements `xbridge migrate`.
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", getenv("XBRIDGE_CONFIG"), "YAML configuration file")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg, err := LoadConfig(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, newLogger(stderr, cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "schema up to date")
+	return nil
+}
