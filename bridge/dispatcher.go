@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -81,19 +82,35 @@ func (d *Dispatcher) Wake() {
 }
 
 // Run delivers until ctx is cancelled, then waits for deliveries in flight
-// to finish and returns.
+// to finish and be recorded, and returns.
+//
+// Claimed items are delivered concurrently; their outcomes are recorded by
+// one recorder that commits whatever outcomes are ready in one transaction,
+// so a busy dispatcher pays for one commit per batch, not per item.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.init()
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	// Deliveries in flight finish even when ctx ends: their outcome must
 	// be recorded so nothing is sent twice.
 	work := context.WithoutCancel(ctx)
-	sem := make(chan struct{}, d.Workers)
-	done := make(chan struct{}, d.Workers)
+	outcomes := make(chan outcome, d.Workers)
+	var busy atomic.Int64           // items claimed and not yet recorded
+	freed := make(chan struct{}, 1) // a recorded batch freed slots
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		d.recordLoop(work, outcomes, &busy, freed)
+	}()
+	defer func() {
+		close(outcomes)
+		<-recorded
+	}()
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	nextRecover := time.Time{}
 	for {
 		if ctx.Err() != nil {
+			// Wait for deliveries in flight to hand over their outcomes.
+			wg.Wait()
 			return nil
 		}
 		now := d.Clock.Now()
@@ -103,111 +120,191 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}
 			nextRecover = now.Add(d.Lease / 4)
 		}
-		free := cap(sem) - len(sem)
 		var items []*OutboxItem
-		if free > 0 {
+		if free := d.Workers - int(busy.Load()); free > 0 {
 			var err error
-			items, err = d.Store.ClaimOutbox(work, now, d.Lease, free)
-			if err != nil {
+			if items, err = d.Store.ClaimOutbox(work, now, d.Lease, free); err != nil {
 				d.Logger.Error("claim outbox", "err", err)
 			}
 		}
-		for _, it := range items {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				d.deliver(work, it)
-				<-sem
-				select {
-				case done <- struct{}{}:
-				default:
-				}
-			}()
-		}
-		if len(items) > 0 && len(items) == free {
-			continue
-		}
 		if len(items) > 0 {
+			busy.Add(int64(len(items)))
+			snap := d.snapshot(work, items)
+			for _, it := range items {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					outcomes <- d.attempt(work, it, snap)
+				}()
+			}
 			continue
 		}
 		wait := d.PollInterval
-		if t, ok, err := d.Store.NextDue(work); err == nil && ok {
-			if until := t.Sub(d.Clock.Now()); until < wait {
-				wait = max(until, time.Millisecond)
+		if busy.Load() == 0 {
+			if t, ok, err := d.Store.NextDue(work); err == nil && ok {
+				if until := t.Sub(d.Clock.Now()); until < wait {
+					wait = max(until, time.Millisecond)
+				}
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return nil
 		case <-d.wake:
-		case <-done:
+		case <-freed:
 		case <-d.Clock.After(wait):
 		}
 	}
 }
 
-// RunOnce claims and delivers one batch, waiting for it; for tests and
-// tools. It returns how many items it handled.
+// recordLoop records outcomes in batches until outcomes is closed.
+func (d *Dispatcher) recordLoop(ctx context.Context, outcomes <-chan outcome, busy *atomic.Int64, freed chan<- struct{}) {
+	for o := range outcomes {
+		batch := []outcome{o}
+	more:
+		for len(batch) < 256 {
+			select {
+			case o, ok := <-outcomes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, o)
+			default:
+				break more
+			}
+		}
+		d.record(ctx, batch)
+		busy.Add(-int64(len(batch)))
+		select {
+		case freed <- struct{}{}:
+		default:
+		}
+		d.Wake()
+	}
+}
+
+// RunOnce claims and delivers one batch, waiting for it to be recorded;
+// for tests and tools. It returns how many items it handled.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	d.init()
 	items, err := d.Store.ClaimOutbox(ctx, d.Clock.Now(), d.Lease, d.Workers)
-	if err != nil {
+	if err != nil || len(items) == 0 {
 		return 0, err
 	}
+	snap := d.snapshot(ctx, items)
+	batch := make([]outcome, len(items))
 	var wg sync.WaitGroup
-	for _, it := range items {
+	for i, it := range items {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.deliver(ctx, it)
+			batch[i] = d.attempt(ctx, it, snap)
 		}()
 	}
 	wg.Wait()
+	d.record(ctx, batch)
 	return len(items), nil
 }
 
-// deliver performs one claimed item and records the outcome.
-func (d *Dispatcher) deliver(ctx context.Context, it *OutboxItem) {
-	log := d.Logger.With("outbox_id", it.ID, "effect", it.Effect, "conversation", it.ConversationID)
-	claimed := it.Attempts
-	now := d.Clock.Now()
-	if wait := d.Limits.Take(it.Lane, now); wait > 0 {
-		d.observeWait(it.Lane, wait)
-		it.Attempts--
-		it.State = OutboxPending
-		it.NotBefore = now.Add(wait)
-		if err := d.Store.InTx(ctx, func(tx Tx) error { return tx.UpdateOutbox(ctx, it, OutboxInflight, claimed) }); err != nil {
-			log.Error("release paced item", "err", err)
-		}
-		return
+// outcome is what happened to one claimed item, waiting to be recorded.
+type outcome struct {
+	it       *OutboxItem
+	claimed  int           // attempts at claim time: the guard of the update
+	paced    time.Duration // not attempted: the lane needs this long
+	resultID string
+	follow   followUp
+	err      error
+}
+
+// snapshot reads what a batch needs; items whose rows it lacks read them
+// again one by one.
+func (d *Dispatcher) snapshot(ctx context.Context, items []*OutboxItem) *Snapshot {
+	convs := make([]int64, 0, len(items))
+	msgs := make([]int64, 0, len(items))
+	for _, it := range items {
+		convs = append(convs, it.ConversationID)
+		msgs = append(msgs, it.MessageID)
 	}
-	resultID, follow, err := d.perform(ctx, it)
-	if err == nil {
-		err = d.Store.InTx(ctx, func(tx Tx) error {
-			items, err := d.finish(ctx, tx, it, claimed, resultID, follow)
-			if err != nil {
+	snap, err := d.Store.Snapshot(ctx, convs, msgs)
+	if err != nil {
+		d.Logger.Warn("snapshot for delivery", "err", err)
+		return nil
+	}
+	return snap
+}
+
+// attempt delivers one claimed item unless its lane must wait.
+func (d *Dispatcher) attempt(ctx context.Context, it *OutboxItem, snap *Snapshot) outcome {
+	o := outcome{it: it, claimed: it.Attempts}
+	if wait := d.Limits.Take(it.Lane, d.Clock.Now()); wait > 0 {
+		o.paced = wait
+		return o
+	}
+	o.resultID, o.follow, o.err = d.perform(ctx, it, snap)
+	return o
+}
+
+// record writes a batch of outcomes in one transaction; if that fails, one
+// transaction each, so one bad outcome cannot hold back the others.
+func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
+	var delivered []outcome
+	apply := func(tx Tx, o outcome) error {
+		err := d.apply(ctx, tx, o)
+		if ErrorCode(err) == ECONFLICT {
+			return nil // someone else (an echo, a recovery) recorded it first
+		}
+		return err
+	}
+	err := d.Store.InTx(ctx, func(tx Tx) error {
+		for _, o := range batch {
+			if err := apply(tx, o); err != nil {
 				return err
 			}
-			return tx.Enqueue(ctx, items...)
-		})
-		if ErrorCode(err) == ECONFLICT {
-			return // someone else (an echo, a recovery) recorded the outcome
 		}
-		if err != nil {
-			log.Error("record delivery", "err", err)
-			return
+		return nil
+	})
+	if err != nil && len(batch) > 1 {
+		d.Logger.Warn("record deliveries as a batch; recording one by one", "err", err, "batch", len(batch))
+		for _, o := range batch {
+			if err := d.Store.InTx(ctx, func(tx Tx) error { return apply(tx, o) }); err != nil {
+				d.Logger.Error("record delivery", "outbox_id", o.it.ID, "effect", o.it.Effect, "err", err)
+				continue
+			}
+			delivered = append(delivered, o)
 		}
-		if d.Observe != nil {
-			d.Observe.Delivered(it.Effect, d.Clock.Now().Sub(it.CreatedAt))
-		}
-		d.Wake()
-		return
+	} else if err != nil {
+		d.Logger.Error("record delivery", "outbox_id", batch[0].it.ID, "effect", batch[0].it.Effect, "err", err)
+	} else {
+		delivered = batch
 	}
-	if perr := d.Store.InTx(ctx, func(tx Tx) error { return d.failed(ctx, tx, it, claimed, err) }); perr != nil && ErrorCode(perr) != ECONFLICT {
-		log.Error("record failed delivery", "err", perr, "delivery_err", err)
+	if d.Observe != nil {
+		now := d.Clock.Now()
+		for _, o := range delivered {
+			if o.err == nil && o.paced == 0 {
+				d.Observe.Delivered(o.it.Effect, now.Sub(o.it.CreatedAt))
+			}
+		}
 	}
-	d.Wake()
+}
+
+// apply records one outcome inside tx. Its first statement is the guarded
+// update of the item, so an ECONFLICT leaves nothing half-written.
+func (d *Dispatcher) apply(ctx context.Context, tx Tx, o outcome) error {
+	it := o.it
+	switch {
+	case o.paced > 0:
+		d.observeWait(it.Lane, o.paced)
+		it.Attempts--
+		it.State = OutboxPending
+		it.NotBefore = d.Clock.Now().Add(o.paced)
+		return tx.UpdateOutbox(ctx, it, OutboxInflight, o.claimed)
+	case o.err != nil:
+		return d.failed(ctx, tx, it, o.claimed, o.err)
+	}
+	items, err := d.finish(ctx, tx, it, o.claimed, o.resultID, o.follow)
+	if err != nil {
+		return err
+	}
+	return tx.Enqueue(ctx, items...)
 }
 
 // followUp is state the dispatcher learned while performing an item.
@@ -215,24 +312,10 @@ type followUp struct {
 	threadID string // EffectCard: the new thread
 }
 
-// perform calls the platform for one item.
-func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem) (string, followUp, error) {
-	var conv *Conversation
-	var cust *Customer
-	var msg *Message
-	err := d.Store.InTx(ctx, func(tx Tx) error {
-		var err error
-		if conv, err = tx.Conversation(ctx, it.ConversationID); err != nil {
-			return err
-		}
-		if cust, err = tx.Customer(ctx, conv.CustomerID); err != nil {
-			return err
-		}
-		if it.MessageID != 0 {
-			msg, err = tx.Message(ctx, it.MessageID)
-		}
-		return err
-	})
+// perform calls the platform for one item, with the rows snap read for it
+// (or read now when snap lacks them).
+func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot) (string, followUp, error) {
+	conv, cust, msg, err := d.rowsFor(ctx, it, snap)
 	if err != nil {
 		return "", followUp{}, &DeliveryError{Temporary: ErrorCode(err) != ENOTFOUND, Reason: "load conversation", Err: err}
 	}
@@ -278,6 +361,39 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem) (string, follo
 		return "", followUp{}, chat.React(ctx, conv.ChatChannel, msg.ChatID, it.Payload.Reaction, it.Effect == EffectReact)
 	}
 	return "", followUp{}, &DeliveryError{Reason: fmt.Sprintf("unknown effect %q", it.Effect)}
+}
+
+// rowsFor returns an item's conversation, customer and message from snap,
+// or from the store when snap lacks them.
+func (d *Dispatcher) rowsFor(ctx context.Context, it *OutboxItem, snap *Snapshot) (*Conversation, *Customer, *Message, error) {
+	if snap != nil {
+		conv := snap.Conversations[it.ConversationID]
+		var cust *Customer
+		if conv != nil {
+			cust = snap.Customers[conv.CustomerID]
+		}
+		msg, msgOK := snap.Messages[it.MessageID]
+		if conv != nil && cust != nil && (it.MessageID == 0 || msgOK) {
+			return conv, cust, msg, nil
+		}
+	}
+	var conv *Conversation
+	var cust *Customer
+	var msg *Message
+	err := d.Store.InTx(ctx, func(tx Tx) error {
+		var err error
+		if conv, err = tx.Conversation(ctx, it.ConversationID); err != nil {
+			return err
+		}
+		if cust, err = tx.Customer(ctx, conv.CustomerID); err != nil {
+			return err
+		}
+		if it.MessageID != 0 {
+			msg, err = tx.Message(ctx, it.MessageID)
+		}
+		return err
+	})
+	return conv, cust, msg, err
 }
 
 // finish records a successful delivery and returns the items it causes.
@@ -387,7 +503,8 @@ func cancelRest(ctx context.Context, tx Tx, messageID int64, now time.Time) erro
 }
 
 // failed records a failed attempt: wait for a rate limit, retry with
-// backoff, or give up and tell the thread.
+// backoff, or give up and tell the thread. The guarded update of the item
+// comes first, so a conflict leaves nothing half-written.
 func (d *Dispatcher) failed(ctx context.Context, tx Tx, it *OutboxItem, claimed int, cause error) error {
 	now := d.Clock.Now()
 	de := AsDeliveryError(cause)
@@ -395,22 +512,15 @@ func (d *Dispatcher) failed(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 		return d.markUnknown(ctx, tx, it, claimed, de.Reason)
 	}
 	it.LastError, it.UpdatedAt = de.Error(), now
-	var follow []*OutboxItem
+	notify := false
 	switch {
 	case de.RateLimited:
 		it.Attempts-- // waiting for a limit is not a failure
 		it.State = OutboxPending
 		it.NotBefore = d.retryAt(de, it.Attempts, now)
 		d.observeWait(it.Lane, it.NotBefore.Sub(now))
-		if it.Effect.IsX() && !it.Notified {
-			it.Notified = true
-			conv, err := tx.Conversation(ctx, it.ConversationID)
-			if err != nil {
-				return err
-			}
-			follow = append(follow, noticeItem(conv, fmt.Sprintf("limited:%d", it.ID), PostNotice,
-				fmt.Sprintf("Queued: X send limit, next slot in %s.", roundWait(it.NotBefore.Sub(now))), now))
-		}
+		notify = it.Effect.IsX() && !it.Notified
+		it.Notified = it.Notified || notify
 	case de.Temporary && it.Attempts < d.MaxAttempts:
 		it.State = OutboxPending
 		it.NotBefore = d.retryAt(de, it.Attempts, now)
@@ -423,18 +533,26 @@ func (d *Dispatcher) failed(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 			d.Observe.Failed(it.Effect, true)
 		}
 		d.Logger.Warn("delivery failed for good", "outbox_id", it.ID, "effect", it.Effect, "err", cause)
-		if it.Effect.IsX() {
-			items, err := d.replyFailed(ctx, tx, it, de.Reason, now)
-			if err != nil {
-				return err
-			}
-			follow = append(follow, items...)
-		}
 	}
 	if err := tx.UpdateOutbox(ctx, it, OutboxInflight, claimed); err != nil {
 		return err
 	}
-	return tx.Enqueue(ctx, follow...)
+	switch {
+	case notify:
+		conv, err := tx.Conversation(ctx, it.ConversationID)
+		if err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx, noticeItem(conv, fmt.Sprintf("limited:%d", it.ID), PostNotice,
+			fmt.Sprintf("Queued: X send limit, next slot in %s.", roundWait(it.NotBefore.Sub(now))), now))
+	case it.State == OutboxFailed && it.Effect.IsX():
+		items, err := d.replyFailed(ctx, tx, it, de.Reason, now)
+		if err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx, items...)
+	}
+	return nil
 }
 
 // replyFailed marks an agent's reply failed and says why in the thread.

@@ -123,12 +123,14 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 	if err != nil {
 		return err
 	}
-	if ev.Kind == KindMention {
-		conv.ReplyToID = ev.EventID
-	}
-	conv.UpdatedAt = now
-	if err := tx.UpdateConversation(ctx, conv); err != nil {
-		return err
+	if opened != openedNew { // a new conversation was written complete
+		if ev.Kind == KindMention {
+			conv.ReplyToID = replyTo(ev)
+		}
+		conv.UpdatedAt = now
+		if err := tx.UpdateConversation(ctx, conv); err != nil {
+			return err
+		}
 	}
 	at := ev.CreatedAt
 	if at.IsZero() {
@@ -152,6 +154,14 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 	}
 	items = append(items, s.chatItem(conv, EffectPost, fmt.Sprintf("in:%d", msg.ID), msg.ID, Payload{Kind: PostCustomer}))
 	return tx.Enqueue(ctx, items...)
+}
+
+// replyTo is the tweet a public reply to ev answers.
+func replyTo(ev InboundMessage) string {
+	if ev.Kind == KindMention {
+		return ev.EventID
+	}
+	return ""
 }
 
 type opening int
@@ -204,7 +214,7 @@ func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage,
 	}
 	c = &Conversation{
 		Kind: ev.Kind, Account: ev.Account, XKey: key, CustomerID: cust.ID,
-		Status: StatusOpen, Priority: PriorityNormal,
+		Status: StatusOpen, Priority: PriorityNormal, ReplyToID: replyTo(ev),
 		ChatPlatform: s.ChatPlatform, ChatChannel: s.ChatChannel,
 		CreatedAt: now, UpdatedAt: now,
 	}

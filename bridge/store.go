@@ -18,6 +18,9 @@ type Store interface {
 	// inflight. Items come in priority, then id, order. Safe across
 	// processes sharing a database.
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*OutboxItem, error)
+	// Snapshot reads conversations (with their customers) and messages by
+	// id, outside a transaction: what a batch of claimed items needs.
+	Snapshot(ctx context.Context, conversationIDs, messageIDs []int64) (*Snapshot, error)
 	// ExpiredLeases returns inflight items whose lease ended before now:
 	// their worker died.
 	ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]*OutboxItem, error)
@@ -29,6 +32,13 @@ type Store interface {
 
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Snapshot is a read of the rows a batch of deliveries needs, by id.
+type Snapshot struct {
+	Conversations map[int64]*Conversation
+	Customers     map[int64]*Customer // by customer id
+	Messages      map[int64]*Message
 }
 
 // OutboxStats describes the outbox backlog.

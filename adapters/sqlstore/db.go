@@ -116,6 +116,9 @@ func openPostgres(ctx context.Context, dsn string, logger *slog.Logger) (*DB, er
 		}
 		return nil, bridge.Errorf(bridge.EINVALID, "invalid postgres DSN: %v", err)
 	}
+	// One round trip per statement instead of two (parse/describe, then
+	// bind/execute): every statement here has parameters.
+	cfg.BinaryParameters = true
 	conn, err := pq.NewConnectorConfig(cfg)
 	if err != nil {
 		return nil, bridge.Errorf(bridge.EINVALID, "invalid postgres DSN: %v", err)

@@ -52,22 +52,36 @@ func queryOutbox(ctx context.Context, e sqlx.ExtContext, q string, args ...any) 
 	return items, rows.Err()
 }
 
-const enqueue = `INSERT INTO outbox (effect, lane, seq_key, priority, idem_key, conversation_id, message_id,
+const (
+	enqueueHead = `INSERT INTO outbox (effect, lane, seq_key, priority, idem_key, conversation_id, message_id,
 	payload, state, attempts, not_before, lease_until, result_id, last_error, notified, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES `
+	enqueueRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	enqueueTail = `
 ON CONFLICT (idem_key) DO NOTHING
-RETURNING id`
+RETURNING id, idem_key`
+)
 
-// Enqueue inserts outbox items, setting their IDs; an item whose IdemKey
-// exists is skipped (ID stays 0). An item must have an IdemKey; an empty
-// State becomes pending, a zero CreatedAt now and a zero UpdatedAt
-// CreatedAt.
+// Enqueue inserts outbox items in one statement, setting their IDs; an item
+// whose IdemKey exists is skipped (ID stays 0). An item must have an
+// IdemKey; an empty State becomes pending, a zero CreatedAt now and a zero
+// UpdatedAt CreatedAt.
 func (t *tx) Enqueue(ctx context.Context, items ...*bridge.OutboxItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	byKey := make(map[string]*bridge.OutboxItem, len(items))
+	args := make([]any, 0, 17*len(items))
 	for _, it := range items {
 		if it.IdemKey == "" {
 			return bridge.Errorf(bridge.EINVALID, "outbox item %s for conversation %d has no idempotency key",
 				it.Effect, it.ConversationID)
 		}
+		if _, dup := byKey[it.IdemKey]; dup {
+			it.ID = 0 // the same key twice in one call: the first wins
+			continue
+		}
+		byKey[it.IdemKey] = it
 		if it.State == "" {
 			it.State = bridge.OutboxPending
 		}
@@ -81,20 +95,31 @@ func (t *tx) Enqueue(ctx context.Context, items ...*bridge.OutboxItem) error {
 		if err != nil {
 			return fmt.Errorf("enqueue %s: payload: %w", it.IdemKey, err)
 		}
-		var id int64
-		err = queryRowQ(ctx, t.tx, enqueue,
-			it.Effect, it.Lane, it.SeqKey, it.Priority, it.IdemKey, it.ConversationID, it.MessageID,
+		it.ID = 0
+		args = append(args, it.Effect, it.Lane, it.SeqKey, it.Priority, it.IdemKey, it.ConversationID, it.MessageID,
 			string(payload), it.State, it.Attempts, micros(it.NotBefore), micros(it.LeaseUntil),
-			it.ResultID, it.LastError, it.Notified, micros(it.CreatedAt), micros(it.UpdatedAt),
-		).Scan(&id)
-		switch {
-		case err == nil:
-			it.ID = id
-		case isNoRows(err): // the idempotency key exists
-			it.ID = 0
-		default:
-			return t.db.wrap(err, fmt.Sprintf("enqueue %s", it.IdemKey))
+			it.ResultID, it.LastError, it.Notified, micros(it.CreatedAt), micros(it.UpdatedAt))
+	}
+	q := enqueueHead + enqueueRow + strings.Repeat(",\n"+enqueueRow, len(byKey)-1) + enqueueTail
+	rows, err := queryQ(ctx, t.tx, q, args...)
+	if err != nil {
+		return t.db.wrap(err, "enqueue")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id  int64
+			key string
+		)
+		if err := rows.Scan(&id, &key); err != nil {
+			return fmt.Errorf("enqueue: %w", err)
 		}
+		if it, ok := byKey[key]; ok {
+			it.ID = id
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return t.db.wrap(err, "enqueue")
 	}
 	return nil
 }

@@ -262,6 +262,9 @@ func benchPhase(ctx context.Context, client *http.Client, url string, payloads [
 		}
 	}
 	wg.Wait()
+	if os.Getenv("XBRIDGE_BENCH_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "phase %d: %d webhooks acknowledged in %s (%.0f/s)\n", phase, len(payloads), time.Since(start), float64(len(payloads))/time.Since(start).Seconds())
+	}
 	select {
 	case err := <-errs:
 		return 0, nil, err
