@@ -309,7 +309,14 @@ func (d *Dispatcher) apply(ctx context.Context, tx Tx, o outcome) error {
 
 // followUp is state the dispatcher learned while performing an item.
 type followUp struct {
-	threadID string // EffectCard: the new thread
+	threadID      string // EffectCard: the conversation's thread
+	messageChatID string // where the item's message was posted in the thread
+	messageFailed bool   // EffectCard: the opening message could not follow the card
+}
+
+// customerPost presents a customer's message in the thread.
+func customerPost(msg *Message, cust *Customer, key string) Post {
+	return Post{Kind: PostCustomer, Text: msg.Text, AuthorName: msg.AuthorName, AvatarURL: cust.AvatarURL, Key: key}
 }
 
 // perform calls the platform for one item, with the rows snap read for it
@@ -340,20 +347,31 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 	}
 	switch it.Effect {
 	case EffectCard:
-		if conv.ChatThreadID != "" {
-			return conv.ChatThreadID, followUp{threadID: conv.ChatThreadID}, nil
+		f := followUp{threadID: conv.ChatThreadID}
+		if f.threadID == "" {
+			id, err := chat.PostCard(ctx, conv.ChatChannel, RenderCard(conv, cust), it.IdemKey)
+			if err != nil {
+				return "", followUp{}, err
+			}
+			f.threadID = id
 		}
-		id, err := chat.PostCard(ctx, conv.ChatChannel, RenderCard(conv, cust), it.IdemKey)
-		return id, followUp{threadID: id}, err
+		// The message that opened the conversation follows its card. If
+		// that post fails, the card still counts and the message is
+		// queued on its own.
+		if msg != nil && msg.ChatID == "" {
+			id, err := chat.Post(ctx, conv.ChatChannel, f.threadID, customerPost(msg, cust, it.IdemKey+":first"))
+			f.messageChatID, f.messageFailed = id, err != nil
+		}
+		return f.threadID, f, nil
 	case EffectCardUpdate:
 		return "", followUp{}, chat.UpdateCard(ctx, conv.ChatChannel, conv.ChatThreadID, RenderCard(conv, cust))
 	case EffectPost:
 		p := Post{Kind: it.Payload.Kind, Text: it.Payload.Text, Buttons: it.Payload.Buttons, Key: it.IdemKey}
 		if it.Payload.Kind == PostCustomer && msg != nil {
-			p.Text, p.AuthorName, p.AvatarURL = msg.Text, msg.AuthorName, cust.AvatarURL
+			p = customerPost(msg, cust, it.IdemKey)
 		}
 		id, err := chat.Post(ctx, conv.ChatChannel, conv.ChatThreadID, p)
-		return id, followUp{}, err
+		return id, followUp{messageChatID: id}, err
 	case EffectReact, EffectUnreact:
 		if msg == nil || msg.ChatID == "" {
 			return "", followUp{}, nil // nothing to mark
@@ -406,23 +424,25 @@ func (d *Dispatcher) finish(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 	if err := tx.UpdateOutbox(ctx, it, OutboxInflight, claimed); err != nil {
 		return nil, err
 	}
-	switch {
-	case it.Effect == EffectCard && f.threadID != "":
-		conv, err := tx.Conversation(ctx, it.ConversationID)
-		if err != nil {
+	switch it.Effect {
+	case EffectCard:
+		if err := tx.SetThread(ctx, it.ConversationID, f.threadID); err != nil {
 			return nil, err
 		}
-		if conv.ChatThreadID == "" {
+		if f.messageFailed {
+			conv, err := tx.Conversation(ctx, it.ConversationID)
+			if err != nil {
+				return nil, err
+			}
 			conv.ChatThreadID = f.threadID
-			return nil, tx.UpdateConversation(ctx, conv)
+			return []*OutboxItem{customerPostItem(conv, it.MessageID, now)}, nil
 		}
-	case it.Effect == EffectPost && it.Payload.Kind == PostCustomer && it.MessageID != 0:
-		msg, err := tx.Message(ctx, it.MessageID)
-		if err != nil {
-			return nil, err
-		}
-		msg.ChatID = resultID
-		return nil, tx.UpdateMessage(ctx, msg)
+	case EffectPost:
+	default:
+		return nil, nil
+	}
+	if it.MessageID != 0 && f.messageChatID != "" && (it.Effect == EffectCard || it.Payload.Kind == PostCustomer) {
+		return nil, tx.SetMessageChatID(ctx, it.MessageID, f.messageChatID)
 	}
 	return nil, nil
 }

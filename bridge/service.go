@@ -143,16 +143,17 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 	if err := tx.InsertMessage(ctx, &msg); err != nil {
 		return err
 	}
+	if opened == openedNew {
+		// The card brings the message that opened the conversation with it.
+		return tx.Enqueue(ctx, s.chatItem(conv, EffectCard, "card", msg.ID, Payload{}))
+	}
 	var items []*OutboxItem
-	switch opened {
-	case openedNew:
-		items = append(items, s.chatItem(conv, EffectCard, "card", 0, Payload{}))
-	case openedReopened:
+	if opened == openedReopened {
 		items = append(items,
 			s.chatItem(conv, EffectCardUpdate, fmt.Sprintf("card:%d", msg.ID), 0, Payload{}),
 			s.notice(conv, fmt.Sprintf("reopen:%d", msg.ID), PostNotice, "Reopened: the customer wrote again."))
 	}
-	items = append(items, s.chatItem(conv, EffectPost, fmt.Sprintf("in:%d", msg.ID), msg.ID, Payload{Kind: PostCustomer}))
+	items = append(items, customerPostItem(conv, msg.ID, s.now()))
 	return tx.Enqueue(ctx, items...)
 }
 
@@ -196,15 +197,10 @@ func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage,
 	if key == "" {
 		key = ev.EventID
 	}
-	c, err := tx.ActiveConversation(ctx, ev.Account, ev.Kind, key, cust.ID)
-	if err == nil {
-		return c, openedExisting, nil
-	}
-	if ErrorCode(err) != ENOTFOUND {
-		return nil, 0, err
-	}
 	prev, err := tx.LatestConversation(ctx, ev.Account, ev.Kind, key, cust.ID)
 	switch {
+	case err == nil && prev.Status != StatusClosed:
+		return prev, openedExisting, nil
 	case err == nil && now.Sub(prev.ClosedAt) <= s.ReopenWindow:
 		prev.Status = StatusOpen
 		prev.ClosedAt = time.Time{}
@@ -212,7 +208,7 @@ func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage,
 	case err != nil && ErrorCode(err) != ENOTFOUND:
 		return nil, 0, err
 	}
-	c = &Conversation{
+	c := &Conversation{
 		Kind: ev.Kind, Account: ev.Account, XKey: key, CustomerID: cust.ID,
 		Status: StatusOpen, Priority: PriorityNormal, ReplyToID: replyTo(ev),
 		ChatPlatform: s.ChatPlatform, ChatChannel: s.ChatChannel,
@@ -591,6 +587,11 @@ func chatItem(conv *Conversation, effect Effect, key string, msgID int64, p Payl
 		ConversationID: conv.ID, MessageID: msgID, Payload: p, NotBefore: now,
 		State: OutboxPending, CreatedAt: now,
 	}
+}
+
+// customerPostItem posts a customer's message in the thread.
+func customerPostItem(conv *Conversation, msgID int64, now time.Time) *OutboxItem {
+	return chatItem(conv, EffectPost, fmt.Sprintf("in:%d", msgID), msgID, Payload{Kind: PostCustomer}, now)
 }
 
 // noticeItem builds a post by the bridge in the conversation's thread.

@@ -63,17 +63,20 @@ type Tx interface {
 	// ActiveConversation finds the conversation not closed for this key and
 	// customer.
 	ActiveConversation(ctx context.Context, account string, kind Kind, key string, customerID int64) (*Conversation, error)
-	// LatestConversation finds the newest conversation for this key and
-	// customer, closed or not.
+	// LatestConversation finds and locks the newest conversation for this
+	// key and customer, closed or not. Only the newest can be active.
 	LatestConversation(ctx context.Context, account string, kind Kind, key string, customerID int64) (*Conversation, error)
 	ConversationByThread(ctx context.Context, platform, channel, threadID string) (*Conversation, error)
 	// CreateConversation inserts c and sets its ID; ECONFLICT when an
 	// active conversation exists for the same key and customer.
 	CreateConversation(ctx context.Context, c *Conversation) error
 	UpdateConversation(ctx context.Context, c *Conversation) error
+	// SetThread records the thread of a conversation that has none yet.
+	SetThread(ctx context.Context, conversationID int64, threadID string) error
 
 	InsertMessage(ctx context.Context, m *Message) error
 	UpdateMessage(ctx context.Context, m *Message) error
+	SetMessageChatID(ctx context.Context, messageID int64, chatID string) error
 	Message(ctx context.Context, id int64) (*Message, error)
 	// MessageByXID finds a message by the X id it was received or sent as.
 	MessageByXID(ctx context.Context, xid string) (*Message, error)

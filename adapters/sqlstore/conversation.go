@@ -53,10 +53,10 @@ const latestConversation = `SELECT ` + conversationColumns + ` FROM conversation
 WHERE account = ? AND kind = ? AND x_key = ? AND customer_id = ?
 ORDER BY id DESC LIMIT 1`
 
-// LatestConversation finds the newest conversation for this key and
-// customer, closed or not.
+// LatestConversation finds and locks the newest conversation for this key
+// and customer, closed or not.
 func (t *tx) LatestConversation(ctx context.Context, account string, kind bridge.Kind, key string, customerID int64) (*bridge.Conversation, error) {
-	c, err := scanConversation(queryRowQ(ctx, t.tx, latestConversation, account, kind, key, customerID))
+	c, err := scanConversation(queryRowQ(ctx, t.tx, latestConversation+t.db.dialect.lockRow(), account, kind, key, customerID))
 	if err != nil {
 		return nil, lookupErr(err, "conversation", conversationKey(account, kind, key, customerID))
 	}
@@ -125,4 +125,15 @@ func (t *tx) UpdateConversation(ctx context.Context, c *bridge.Conversation) err
 		c.ReplyToID, c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID,
 		micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt), c.ID)
 	return t.db.updated(res, err, "conversation", c.ID)
+}
+
+const setThread = `UPDATE conversations SET chat_thread_id = ? WHERE id = ? AND chat_thread_id = ''`
+
+// SetThread records the chat thread of a conversation whose card was just
+// posted; a conversation that already has a thread keeps it.
+func (t *tx) SetThread(ctx context.Context, conversationID int64, threadID string) error {
+	if _, err := execQ(ctx, t.tx, setThread, threadID, conversationID); err != nil {
+		return t.db.wrap(err, fmt.Sprintf("set thread of conversation %d", conversationID))
+	}
+	return nil
 }

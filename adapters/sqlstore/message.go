@@ -89,3 +89,11 @@ func (t *tx) MessageByChatID(ctx context.Context, platform, channel, chatID stri
 	}
 	return m, nil
 }
+
+const setMessageChatID = `UPDATE messages SET chat_id = ? WHERE id = ?`
+
+// SetMessageChatID records where a message was posted in the chat thread.
+func (t *tx) SetMessageChatID(ctx context.Context, messageID int64, chatID string) error {
+	res, err := execQ(ctx, t.tx, setMessageChatID, chatID, messageID)
+	return t.db.updated(res, err, "message", messageID)
+}
