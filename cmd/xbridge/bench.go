@@ -55,7 +55,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	events := fs.Int("events", 2000, "events per phase")
 	conc := fs.Int("concurrency", 32, "concurrent webhook senders in the throughput phases")
 	rate := fs.Float64("rate", 1000, "events per second in the latency phase")
-	workers := fs.Int("workers", 32, "dispatcher workers")
+	workers := fs.Int("workers", 256, "dispatcher workers (each is one concurrent delivery)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
