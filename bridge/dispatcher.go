@@ -28,6 +28,9 @@ type Dispatcher struct {
 	MaxAttempts  int           // before a temporary failure becomes final; default 8
 	BaseBackoff  time.Duration // first retry delay; default 1 s
 	MaxBackoff   time.Duration // default 5 min
+	// Finished outbox items and inbound event ids are kept this long
+	// (defaults 7 and 30 days), then pruned.
+	OutboxRetention, SeenRetention time.Duration
 
 	Observe DeliveryObserver
 
@@ -62,6 +65,12 @@ func (d *Dispatcher) init() {
 		}
 		if d.MaxBackoff <= 0 {
 			d.MaxBackoff = 5 * time.Minute
+		}
+		if d.OutboxRetention <= 0 {
+			d.OutboxRetention = 7 * 24 * time.Hour
+		}
+		if d.SeenRetention <= 0 {
+			d.SeenRetention = 30 * 24 * time.Hour
 		}
 		if d.Limits == nil {
 			d.Limits = &LaneLimiter{}
@@ -106,7 +115,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	nextRecover := time.Time{}
+	nextRecover, nextPrune := time.Time{}, time.Time{}
 	for {
 		if ctx.Err() != nil {
 			// Wait for deliveries in flight to hand over their outcomes.
@@ -119,6 +128,14 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				d.Logger.Error("recover outbox", "err", err)
 			}
 			nextRecover = now.Add(d.Lease / 4)
+		}
+		if !now.Before(nextPrune) {
+			if n, err := d.Store.Prune(work, now.Add(-d.OutboxRetention), now.Add(-d.SeenRetention)); err != nil {
+				d.Logger.Warn("prune outbox", "err", err)
+			} else if n > 0 {
+				d.Logger.Info("pruned finished outbox items and old event ids", "rows", n)
+			}
+			nextPrune = now.Add(time.Hour)
 		}
 		var items []*OutboxItem
 		if free := d.Workers - int(busy.Load()); free > 0 {
@@ -532,21 +549,22 @@ func (d *Dispatcher) failed(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 		return d.markUnknown(ctx, tx, it, claimed, de.Reason)
 	}
 	it.LastError, it.UpdatedAt = de.Error(), now
-	notify := false
+	// The thread is told once why a reply to the customer is waiting.
+	notice := ""
 	switch {
 	case de.RateLimited:
 		it.Attempts-- // waiting for a limit is not a failure
 		it.State = OutboxPending
 		it.NotBefore = d.retryAt(de, it.Attempts, now)
 		d.observeWait(it.Lane, it.NotBefore.Sub(now))
-		notify = it.Effect.IsX() && !it.Notified
-		it.Notified = it.Notified || notify
+		notice = fmt.Sprintf("Queued: X send limit, next slot in %s.", roundWait(it.NotBefore.Sub(now)))
 	case de.Temporary && it.Attempts < d.MaxAttempts:
 		it.State = OutboxPending
 		it.NotBefore = d.retryAt(de, it.Attempts, now)
 		if d.Observe != nil {
 			d.Observe.Failed(it.Effect, false)
 		}
+		notice = fmt.Sprintf("Waiting: X did not take the reply (%s); retrying automatically.", de.Reason)
 	default:
 		it.State = OutboxFailed
 		if d.Observe != nil {
@@ -554,6 +572,8 @@ func (d *Dispatcher) failed(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 		}
 		d.Logger.Warn("delivery failed for good", "outbox_id", it.ID, "effect", it.Effect, "err", cause)
 	}
+	notify := notice != "" && it.Effect.IsX() && !it.Notified
+	it.Notified = it.Notified || notify
 	if err := tx.UpdateOutbox(ctx, it, OutboxInflight, claimed); err != nil {
 		return err
 	}
@@ -563,8 +583,7 @@ func (d *Dispatcher) failed(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 		if err != nil {
 			return err
 		}
-		return tx.Enqueue(ctx, noticeItem(conv, fmt.Sprintf("limited:%d", it.ID), PostNotice,
-			fmt.Sprintf("Queued: X send limit, next slot in %s.", roundWait(it.NotBefore.Sub(now))), now))
+		return tx.Enqueue(ctx, noticeItem(conv, fmt.Sprintf("waiting:%d", it.ID), PostNotice, notice, now))
 	case it.State == OutboxFailed && it.Effect.IsX():
 		items, err := d.replyFailed(ctx, tx, it, de.Reason, now)
 		if err != nil {

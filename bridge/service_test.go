@@ -366,6 +366,9 @@ func TestTemporaryFailuresRetryWithBackoffThenGiveUp(t *testing.T) {
 	if n := len(h.x.sentDMs()); n != 0 {
 		t.Fatal("sent despite failure")
 	}
+	if got := h.chat.noticesIn(h.thread(1)); len(got) != 1 || !strings.Contains(got[0], "X is down") || !strings.Contains(got[0], "retrying automatically") {
+		t.Fatalf("the thread should say once what is waiting: %q", got)
+	}
 	h.settle()
 	if n := len(h.x.sentDMs()); n != 1 {
 		t.Fatalf("after backoff sent %d, want 1", n)

@@ -30,6 +30,11 @@ type Store interface {
 	// oldest one.
 	OutboxStats(ctx context.Context, now time.Time) (OutboxStats, error)
 
+	// Prune deletes finished outbox items (done, cancelled, failed) last
+	// updated before outboxBefore and inbound event ids seen before
+	// seenBefore, returning how many rows went.
+	Prune(ctx context.Context, outboxBefore, seenBefore time.Time) (int64, error)
+
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -247,3 +247,27 @@ func (db *DB) OutboxStats(ctx context.Context, now time.Time) (bridge.OutboxStat
 	}
 	return s, nil
 }
+
+const (
+	pruneOutbox = `DELETE FROM outbox WHERE state IN ('done', 'cancelled', 'failed') AND updated_at < ?`
+	pruneSeen   = `DELETE FROM seen_events WHERE seen_at < ?`
+)
+
+// Prune deletes finished outbox items last updated before outboxBefore and
+// event ids seen before seenBefore. Unknown items stay until an agent
+// decides about them.
+func (db *DB) Prune(ctx context.Context, outboxBefore, seenBefore time.Time) (int64, error) {
+	var n int64
+	for _, p := range []struct {
+		q string
+		t time.Time
+	}{{pruneOutbox, outboxBefore}, {pruneSeen, seenBefore}} {
+		res, err := execQ(ctx, db.db, p.q, micros(p.t))
+		if err != nil {
+			return n, fmt.Errorf("prune: %w", err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	return n, nil
+}

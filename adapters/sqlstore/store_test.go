@@ -64,6 +64,105 @@ var suiteTests = []suiteTest{
 	{"Cursors", testCursors},
 	{"InTxRollback", testInTxRollback},
 	{"TimesRoundTrip", testTimesRoundTrip},
+	{"Snapshot", testSnapshot},
+	{"TargetedUpdates", testTargetedUpdates},
+	{"Prune", testPrune},
+}
+
+func testSnapshot(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	a, b := addCustomer(t, db, "41"), addCustomer(t, db, "42")
+	ca, cb := addConversation(t, db, a, "dm-a"), addConversation(t, db, b, "dm-b")
+	msg := &bridge.Message{ConversationID: ca.ID, Direction: bridge.DirectionIn, Text: "hello"}
+	inTx(t, db, func(tx bridge.Tx) error { return tx.InsertMessage(ctx, msg) })
+	snap, err := db.Snapshot(ctx, []int64{ca.ID, cb.ID, ca.ID, 0, 999}, []int64{msg.ID, 0, 12345})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "conversations", len(snap.Conversations), 2)
+	mustEqual(t, "conversation b", snap.Conversations[cb.ID].XKey, "dm-b")
+	mustEqual(t, "customer of a", snap.Customers[ca.CustomerID].XUserID, "41")
+	mustEqual(t, "customers", len(snap.Customers), 2)
+	mustEqual(t, "messages", len(snap.Messages), 1)
+	mustEqual(t, "message", snap.Messages[msg.ID].Text, "hello")
+	empty, err := db.Snapshot(ctx, nil, nil)
+	if err != nil || len(empty.Conversations)+len(empty.Messages) != 0 {
+		t.Fatalf("empty snapshot = %+v, %v", empty, err)
+	}
+}
+
+func testTargetedUpdates(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	conv := newConversation(addCustomer(t, db, "42"), "dm-1")
+	conv.ChatThreadID = "" // the card is not posted yet
+	msg := &bridge.Message{Direction: bridge.DirectionIn, Text: "hi"}
+	inTx(t, db, func(tx bridge.Tx) error {
+		if err := tx.CreateConversation(ctx, conv); err != nil {
+			return err
+		}
+		msg.ConversationID = conv.ID
+		if err := tx.InsertMessage(ctx, msg); err != nil {
+			return err
+		}
+		if err := tx.SetThread(ctx, conv.ID, "T1"); err != nil {
+			return err
+		}
+		// A thread, once set, stays: a late duplicate card does not move it.
+		if err := tx.SetThread(ctx, conv.ID, "T2"); err != nil {
+			return err
+		}
+		return tx.SetMessageChatID(ctx, msg.ID, "M1")
+	})
+	inTx(t, db, func(tx bridge.Tx) error {
+		c, err := tx.Conversation(ctx, conv.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "thread", c.ChatThreadID, "T1")
+		m, err := tx.Message(ctx, msg.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "chat id", m.ChatID, "M1")
+		wantCode(t, tx.SetMessageChatID(ctx, msg.ID+100, "M9"), bridge.ENOTFOUND)
+		return nil
+	})
+}
+
+func testPrune(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	old, recent := item("old-done", "p1", 10), item("recent-done", "p2", 10)
+	live, unknown := item("old-pending", "p3", 10), item("old-unknown", "p4", 10)
+	old.State, old.UpdatedAt = bridge.OutboxDone, t0.Add(-10*24*time.Hour)
+	recent.State, recent.UpdatedAt = bridge.OutboxDone, t0
+	live.UpdatedAt = t0.Add(-10 * 24 * time.Hour)
+	unknown.State, unknown.UpdatedAt = bridge.OutboxUnknown, t0.Add(-10*24*time.Hour)
+	enqueue(t, db, old, recent, live, unknown)
+	db.Now = func() time.Time { return t0.Add(-40 * 24 * time.Hour) }
+	inTx(t, db, func(tx bridge.Tx) error { _, err := tx.MarkSeen(ctx, "x", "ancient"); return err })
+	db.Now = func() time.Time { return t0 }
+	inTx(t, db, func(tx bridge.Tx) error { _, err := tx.MarkSeen(ctx, "x", "fresh"); return err })
+
+	n, err := db.Prune(ctx, t0.Add(-7*24*time.Hour), t0.Add(-30*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "rows pruned", n, int64(2))
+	st, err := db.OutboxStats(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "live items kept", st.Depth, 1)
+	inTx(t, db, func(tx bridge.Tx) error {
+		for id, wantFresh := range map[string]bool{"ancient": true, "fresh": false} {
+			fresh, err := tx.MarkSeen(ctx, "x", id)
+			if err != nil {
+				return err
+			}
+			mustEqual(t, "seen again "+id, fresh, wantFresh)
+		}
+		return nil
+	})
 }
 
 func testMigrate(t *testing.T, db *sqlstore.DB) {
