@@ -371,6 +371,13 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 				return "", followUp{}, err
 			}
 			f.threadID = id
+			// Agents can answer as soon as the card shows: record its
+			// thread now rather than with the batch, so their first
+			// message finds the conversation. (The batch records it again
+			// if this fails.)
+			if err := d.Store.InTx(ctx, func(tx Tx) error { return tx.SetThread(ctx, conv.ID, id) }); err != nil {
+				d.Logger.Warn("record thread", "conversation", conv.ID, "err", err)
+			}
 		}
 		// The message that opened the conversation follows its card. If
 		// that post fails, the card still counts and the message is

@@ -143,6 +143,9 @@ type recChat struct {
 	posts     map[string][]bridge.Post // by thread
 	reactions map[string]map[bridge.Reaction]bool
 	fail      []error // errors for the next calls
+	// onPost, when set, runs after each thread post, as if someone
+	// reacted to it at once.
+	onPost func(threadID string)
 }
 
 type recCard struct {
@@ -200,7 +203,11 @@ func (c *recChat) Post(_ context.Context, channel, threadID string, p bridge.Pos
 	id := c.newID("P")
 	c.mu.Lock()
 	c.posts[threadID] = append(c.posts[threadID], p)
+	onPost := c.onPost
 	c.mu.Unlock()
+	if onPost != nil {
+		onPost(threadID)
+	}
 	return id, nil
 }
 

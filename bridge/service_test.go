@@ -503,3 +503,23 @@ func closeConversation(t *testing.T, h *harness, id int64) {
 		t.Fatal(err)
 	}
 }
+
+func TestAgentAnsweringTheMomentTheThreadAppearsIsHeard(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	var out bridge.Outcome
+	var err error
+	h.chat.onPost = func(thread string) {
+		h.chat.onPost = nil
+		out, err = h.svc.HandleChatMessage(h.ctx, bridge.ChatMessage{Platform: "slack", EventID: "quick",
+			Channel: "C1", ThreadID: thread, MessageID: "Q1", UserID: "U1", UserName: "Bob", Text: "On it!"})
+	}
+	h.dm("2001", "help")
+	if err != nil || out != bridge.OutcomeStored {
+		t.Fatalf("a reply in the new thread was %v, %v; it must reach the conversation", out, err)
+	}
+	h.advance(10 * time.Second)
+	if dms := h.x.sentDMs(); len(dms) != 1 || dms[0].text != "On it!" {
+		t.Fatalf("dms = %+v", dms)
+	}
+}
