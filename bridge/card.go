@@ -17,5 +17,12 @@ func RenderCard(conv *Conversation, cust *Customer) Card {
 		OpenedAt:     conv.CreatedAt,
 		ClosedAt:     conv.ClosedAt,
 		PreviousID:   conv.PreviousID,
+
+		ConversationID: conv.ID,
+		AssigneeID:     conv.AssigneeID,
+		AssigneeName:   conv.AssigneeName,
+		Tags:           conv.Tags,
+		ClosedByName:   conv.ClosedByName,
+		CloseReason:    conv.CloseReason,
 	}
 }

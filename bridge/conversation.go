@@ -76,6 +76,13 @@ type Conversation struct {
 	ChatChannel  string
 	ChatThreadID string
 	PreviousID   int64 // an earlier conversation with this customer on this key
+	// Triage.
+	AssigneeID   string // chat user id of the agent working it
+	AssigneeName string
+	Tags         []string // lowercase, sorted
+	EscalationID int64    // the open escalation, if any
+	ClosedByName string
+	CloseReason  string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	ClosedAt     time.Time // zero while not closed

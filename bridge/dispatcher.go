@@ -21,6 +21,9 @@ type Dispatcher struct {
 	Chat   map[string]ChatPlatform // by Conversation.ChatPlatform
 	X      XPlatform
 	Limits *LaneLimiter
+	// EngOnCall is mentioned on escalation cards (the engineering on-call
+	// group, in the engineering platform's markup).
+	EngOnCall string
 
 	Workers      int           // concurrent deliveries; default 8
 	Lease        time.Duration // how long a claim lasts before recovery; default 2 min
@@ -324,6 +327,113 @@ func (d *Dispatcher) apply(ctx context.Context, tx Tx, o outcome) error {
 	return tx.Enqueue(ctx, items...)
 }
 
+// payloadPost is the post an item's payload describes.
+func payloadPost(it *OutboxItem) Post {
+	return Post{Kind: it.Payload.Kind, Text: it.Payload.Text, Buttons: it.Payload.Buttons,
+		Mention: it.Payload.Mention, Key: it.IdemKey}
+}
+
+// card renders a conversation's card with its escalation and the
+// customer's earlier conversations. Those extras are best effort: without
+// them the card still shows the conversation.
+func (d *Dispatcher) card(ctx context.Context, conv *Conversation, cust *Customer) Card {
+	card := RenderCard(conv, cust)
+	err := d.Store.InTx(ctx, func(tx Tx) error {
+		if conv.EscalationID != 0 {
+			esc, err := tx.Escalation(ctx, conv.EscalationID)
+			if err != nil {
+				return err
+			}
+			card.Escalation = &CardEscalation{Thread: ThreadRef{esc.Platform, esc.Channel, esc.ThreadID}, Open: esc.Open()}
+		}
+		earlier, err := tx.CustomerConversations(ctx, conv.CustomerID, conv.ID, 100)
+		if err != nil {
+			return err
+		}
+		card.HistoryCount = len(earlier)
+		for _, e := range earlier[:min(3, len(earlier))] {
+			card.History = append(card.History, CardHistory{Ticket: e.Ticket(), Status: e.Status, OpenedAt: e.CreatedAt,
+				Thread: ThreadRef{e.ChatPlatform, e.ChatChannel, e.ChatThreadID}})
+		}
+		return nil
+	})
+	if err != nil {
+		d.Logger.Warn("card extras", "conversation", conv.ID, "err", err)
+	}
+	return card
+}
+
+// performEscalation performs an effect in an escalation's thread.
+func (d *Dispatcher) performEscalation(ctx context.Context, it *OutboxItem, conv *Conversation, cust *Customer) (string, followUp, error) {
+	var esc *Escalation
+	var recent []*Message
+	err := d.Store.InTx(ctx, func(tx Tx) error {
+		var err error
+		if esc, err = tx.Escalation(ctx, it.Payload.EscalationID); err != nil {
+			return err
+		}
+		if it.Effect == EffectEscalate || it.Effect == EffectEscUpdate {
+			recent, err = tx.RecentMessages(ctx, conv.ID, 5)
+		}
+		return err
+	})
+	if err != nil {
+		return "", followUp{}, &DeliveryError{Temporary: ErrorCode(err) != ENOTFOUND, Reason: "load escalation", Err: err}
+	}
+	chat, ok := d.Chat[esc.Platform]
+	if !ok {
+		return "", followUp{}, &DeliveryError{Reason: fmt.Sprintf("chat platform %q of the engineering channel is not configured", esc.Platform)}
+	}
+	card := EscalationCard{
+		Ticket: conv.Ticket(), Summary: esc.Summary, OpenedByName: esc.OpenedByName,
+		CustomerName: cust.DisplayName(), Handle: cust.Handle, Followers: cust.Followers,
+		Kind: conv.Kind, Priority: conv.Priority, Tags: conv.Tags,
+		Support: ThreadRef{conv.ChatPlatform, conv.ChatChannel, conv.ChatThreadID},
+		OnCall:  d.EngOnCall, Resolved: !esc.Open(), ResolvedBy: esc.ResolvedByName, Resolution: esc.Resolution,
+		SupportClosed: conv.Status == StatusClosed,
+	}
+	for _, m := range recent {
+		card.Recent = append(card.Recent, CardMessage{Direction: m.Direction, Author: m.AuthorName, Text: m.Text})
+	}
+	switch it.Effect {
+	case EffectEscalate:
+		if esc.ThreadID != "" {
+			return esc.ThreadID, followUp{threadID: esc.ThreadID}, nil
+		}
+		id, err := chat.PostEscalation(ctx, esc.Channel, card, it.IdemKey)
+		if err != nil {
+			return "", followUp{}, err
+		}
+		// Engineers can answer at once: record the thread now.
+		if err := d.Store.InTx(ctx, func(tx Tx) error { return setEscalationThread(ctx, tx, esc.ID, id) }); err != nil {
+			d.Logger.Warn("record escalation thread", "escalation", esc.ID, "err", err)
+		}
+		return id, followUp{threadID: id}, nil
+	case EffectEscUpdate:
+		if esc.ThreadID == "" {
+			return "", followUp{}, nil // its card is not posted yet; it will show the current state
+		}
+		return "", followUp{}, chat.UpdateEscalation(ctx, esc.Channel, esc.ThreadID, card)
+	case EffectPost:
+		if esc.ThreadID == "" {
+			return "", followUp{}, &DeliveryError{Temporary: true, Reason: "the escalation thread is not posted yet"}
+		}
+		id, err := chat.Post(ctx, esc.Channel, esc.ThreadID, payloadPost(it))
+		return id, followUp{}, err
+	}
+	return "", followUp{}, &DeliveryError{Reason: fmt.Sprintf("effect %q has no escalation form", it.Effect)}
+}
+
+// setEscalationThread records an escalation's thread once.
+func setEscalationThread(ctx context.Context, tx Tx, escID int64, threadID string) error {
+	esc, err := tx.Escalation(ctx, escID)
+	if err != nil || esc.ThreadID != "" {
+		return err
+	}
+	esc.ThreadID = threadID
+	return tx.UpdateEscalation(ctx, esc)
+}
+
 // followUp is state the dispatcher learned while performing an item.
 type followUp struct {
 	threadID      string // EffectCard: the conversation's thread
@@ -355,6 +465,9 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 		}
 		return id, followUp{}, err
 	}
+	if it.Payload.EscalationID != 0 {
+		return d.performEscalation(ctx, it, conv, cust)
+	}
 	chat, ok := d.Chat[conv.ChatPlatform]
 	if !ok {
 		return "", followUp{}, &DeliveryError{Reason: fmt.Sprintf("chat platform %q is not configured", conv.ChatPlatform)}
@@ -366,7 +479,7 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 	case EffectCard:
 		f := followUp{threadID: conv.ChatThreadID}
 		if f.threadID == "" {
-			id, err := chat.PostCard(ctx, conv.ChatChannel, RenderCard(conv, cust), it.IdemKey)
+			id, err := chat.PostCard(ctx, conv.ChatChannel, d.card(ctx, conv, cust), it.IdemKey)
 			if err != nil {
 				return "", followUp{}, err
 			}
@@ -388,9 +501,9 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 		}
 		return f.threadID, f, nil
 	case EffectCardUpdate:
-		return "", followUp{}, chat.UpdateCard(ctx, conv.ChatChannel, conv.ChatThreadID, RenderCard(conv, cust))
+		return "", followUp{}, chat.UpdateCard(ctx, conv.ChatChannel, conv.ChatThreadID, d.card(ctx, conv, cust))
 	case EffectPost:
-		p := Post{Kind: it.Payload.Kind, Text: it.Payload.Text, Buttons: it.Payload.Buttons, Key: it.IdemKey}
+		p := payloadPost(it)
 		if it.Payload.Kind == PostCustomer && msg != nil {
 			p = customerPost(msg, cust, it.IdemKey)
 		}
@@ -447,6 +560,20 @@ func (d *Dispatcher) finish(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 	it.State, it.ResultID, it.LastError, it.UpdatedAt = OutboxDone, resultID, "", now
 	if err := tx.UpdateOutbox(ctx, it, OutboxInflight, claimed); err != nil {
 		return nil, err
+	}
+	if it.Payload.EscalationID != 0 {
+		if it.Effect != EffectEscalate {
+			return nil, nil
+		}
+		if err := setEscalationThread(ctx, tx, it.Payload.EscalationID, f.threadID); err != nil {
+			return nil, err
+		}
+		// The support card links to the new thread.
+		conv, err := tx.Conversation(ctx, it.ConversationID)
+		if err != nil {
+			return nil, err
+		}
+		return []*OutboxItem{chatItem(conv, EffectCardUpdate, fmt.Sprintf("esc-posted:%d", it.ID), 0, Payload{}, now)}, nil
 	}
 	switch it.Effect {
 	case EffectCard:

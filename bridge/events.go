@@ -38,6 +38,7 @@ type ChatMessage struct {
 	MessageID string
 	UserID    string
 	UserName  string
+	Roles     []Role // the author's roles; only agents' plain replies reach the customer
 	Text      string
 }
 

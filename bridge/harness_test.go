@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -43,8 +44,9 @@ func setup(t *testing.T) *harness {
 	clock := bridge.NewManualClock(epoch)
 	db.Now = clock.Now
 	h := &harness{t: t, ctx: ctx, store: db, clock: clock, chat: newRecChat(), x: &recX{}}
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
 	h.disp = &bridge.Dispatcher{
-		Store: db, Clock: clock, Chat: map[string]bridge.ChatPlatform{"slack": h.chat}, X: h.x,
+		Store: db, Clock: clock, Logger: logger, Chat: map[string]bridge.ChatPlatform{"slack": h.chat}, X: h.x,
 		Workers: 4, MaxAttempts: 3, Lease: time.Minute,
 	}
 	h.svc = &bridge.Service{
@@ -136,16 +138,22 @@ func (h *harness) agent(thread, text string) string {
 
 // recChat records what the bridge does in chat.
 type recChat struct {
-	mu        sync.Mutex
-	n         int
-	cards     []recCard
-	updates   []bridge.Card
-	posts     map[string][]bridge.Post // by thread
-	reactions map[string]map[bridge.Reaction]bool
-	fail      []error // errors for the next calls
+	mu          sync.Mutex
+	n           int
+	cards       []recCard
+	escalations []recEscalation
+	updates     []bridge.Card
+	posts       map[string][]bridge.Post // by thread
+	reactions   map[string]map[bridge.Reaction]bool
+	fail        []error // errors for the next calls
 	// onPost, when set, runs after each thread post, as if someone
 	// reacted to it at once.
 	onPost func(threadID string)
+}
+
+type recEscalation struct {
+	id, channel string
+	card        bridge.EscalationCard
 }
 
 type recCard struct {
@@ -221,6 +229,31 @@ func (c *recChat) React(_ context.Context, channel, messageID string, r bridge.R
 		c.reactions[messageID] = map[bridge.Reaction]bool{}
 	}
 	c.reactions[messageID][r] = add
+	return nil
+}
+
+func (c *recChat) PostEscalation(_ context.Context, channel string, e bridge.EscalationCard, key string) (string, error) {
+	if err := c.takeFail(); err != nil {
+		return "", err
+	}
+	id := c.newID("E")
+	c.mu.Lock()
+	c.escalations = append(c.escalations, recEscalation{id: id, channel: channel, card: e})
+	c.mu.Unlock()
+	return id, nil
+}
+
+func (c *recChat) UpdateEscalation(_ context.Context, channel, threadID string, e bridge.EscalationCard) error {
+	if err := c.takeFail(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.escalations {
+		if c.escalations[i].id == threadID {
+			c.escalations[i].card = e
+		}
+	}
 	return nil
 }
 

@@ -12,6 +12,8 @@ const (
 	EffectPost       Effect = "chat.post"        // post in the thread
 	EffectReact      Effect = "chat.react"       // add a delivery mark
 	EffectUnreact    Effect = "chat.unreact"     // remove a delivery mark
+	EffectEscalate   Effect = "chat.escalate"    // post an escalation card in the engineering channel
+	EffectEscUpdate  Effect = "chat.esc_update"  // edit the escalation card
 	EffectDM         Effect = "x.dm"             // send a DM to the customer
 	EffectReply      Effect = "x.reply"          // post a reply tweet
 )
@@ -73,4 +75,8 @@ type Payload struct {
 	Part     int      `json:"part,omitempty"`  // which part of a split message
 	Parts    int      `json:"parts,omitempty"` // how many parts
 	Buttons  []Button `json:"buttons,omitempty"`
+	Mention  []string `json:"mention,omitempty"`
+	// EscalationID sends a post (or the escalation effects) to that
+	// escalation's thread instead of the conversation's.
+	EscalationID int64 `json:"escalation_id,omitempty"`
 }

@@ -24,6 +24,67 @@ type Card struct {
 	OpenedAt     time.Time
 	ClosedAt     time.Time
 	PreviousID   int64
+
+	ConversationID int64 // the value of the card's buttons
+	AssigneeID     string
+	AssigneeName   string
+	Tags           []string
+	Escalation     *CardEscalation // the open or last escalation
+	ClosedByName   string
+	CloseReason    string
+	// HistoryCount is how many earlier conversations the customer had;
+	// History holds the last few, newest first.
+	HistoryCount int
+	History      []CardHistory
+}
+
+// ThreadRef points at a chat thread.
+type ThreadRef struct {
+	Platform string
+	Channel  string
+	ThreadID string
+}
+
+// CardEscalation is the escalation shown on a card.
+type CardEscalation struct {
+	Thread ThreadRef
+	Open   bool
+}
+
+// CardHistory is an earlier conversation shown on a card.
+type CardHistory struct {
+	Ticket   string
+	Status   Status
+	OpenedAt time.Time
+	Thread   ThreadRef
+}
+
+// EscalationCard is the root message of an escalation thread in the
+// engineering channel.
+type EscalationCard struct {
+	Ticket        string
+	Summary       string
+	OpenedByName  string
+	CustomerName  string
+	Handle        string
+	Followers     int
+	Kind          Kind
+	Priority      Priority
+	Tags          []string
+	Recent        []CardMessage // the last few messages, oldest first
+	Support       ThreadRef     // the support thread, for a link back
+	OnCall        string        // mention of the engineering on-call group, in the platform's markup
+	Resolved      bool
+	ResolvedBy    string
+	Resolution    string
+	SupportClosed bool
+}
+
+// CardMessage is a message quoted on an escalation card.
+type CardMessage struct {
+	Direction Direction
+	Author    string
+	Text      string
 }
 
 // PostKind tells an adapter how to present a thread message.
@@ -50,6 +111,8 @@ type Post struct {
 	AuthorName string // PostCustomer: shown as the author
 	AvatarURL  string
 	Buttons    []Button
+	// Mention lists users to notify, in front of the text.
+	Mention []string
 	// Key identifies the post across retries; adapters that can attach
 	// metadata store it so a retry after a crash can find an earlier post.
 	Key string
@@ -73,6 +136,10 @@ type ChatPlatform interface {
 	UpdateCard(ctx context.Context, channel, threadID string, card Card) error
 	Post(ctx context.Context, channel, threadID string, p Post) (messageID string, err error)
 	React(ctx context.Context, channel, messageID string, r Reaction, add bool) error
+	// PostEscalation posts an escalation's card as a new root message in
+	// the engineering channel and returns its id, the escalation thread.
+	PostEscalation(ctx context.Context, channel string, e EscalationCard, key string) (threadID string, err error)
+	UpdateEscalation(ctx context.Context, channel, threadID string, e EscalationCard) error
 }
 
 // XPlatform sends to customers on X.

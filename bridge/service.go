@@ -26,6 +26,17 @@ type Service struct {
 	CommandPrefix string        // a thread message starting with it is a command, never sent
 	ReopenWindow  time.Duration // a customer message inside it reopens a closed conversation
 
+	// Triage.
+	Routes         []Route // pick the channel of new conversations; default ChatPlatform/ChatChannel
+	AutoAssign     string  // AssignOff, AssignRoundRobin or AssignLeastOpen
+	Escalation     Escalations
+	ClosingMessage string       // sent to the customer on close, when set
+	SavedReplies   []SavedReply // for reply-with
+	// Roles and Names, when set, tell a chat user's roles and display
+	// name (from the platform's directory).
+	Roles func(platform, userID string) []Role
+	Names func(platform, userID string) string
+
 	// Wake, when set, is called after a commit that enqueued work.
 	Wake func()
 	// Observe, when set, counts events.
@@ -123,6 +134,10 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 	if err != nil {
 		return err
 	}
+	answered := opened == openedExisting && conv.Status == StatusPending
+	if answered {
+		conv.Status = StatusOpen
+	}
 	if opened != openedNew { // a new conversation was written complete
 		if ev.Kind == KindMention {
 			conv.ReplyToID = replyTo(ev)
@@ -145,9 +160,27 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 	}
 	if opened == openedNew {
 		// The card brings the message that opened the conversation with it.
-		return tx.Enqueue(ctx, s.chatItem(conv, EffectCard, "card", msg.ID, Payload{}))
+		items := []*OutboxItem{s.chatItem(conv, EffectCard, "card", msg.ID, Payload{})}
+		if agent, err := s.autoAssign(ctx, tx, conv); err != nil {
+			return err
+		} else if agent != nil {
+			if err := tx.UpdateConversation(ctx, conv); err != nil {
+				return err
+			}
+			more, err := s.assignedItems(ctx, tx, conv, agent)
+			if err != nil {
+				return err
+			}
+			items = append(items, more...)
+		}
+		return tx.Enqueue(ctx, items...)
 	}
 	var items []*OutboxItem
+	if answered {
+		items = append(items,
+			s.chatItem(conv, EffectCardUpdate, fmt.Sprintf("card:%d", msg.ID), 0, Payload{}),
+			s.notice(conv, fmt.Sprintf("answered:%d", msg.ID), PostNotice, "The customer answered: no longer waiting on them.", conv.AssigneeID))
+	}
 	if opened == openedReopened {
 		items = append(items,
 			s.chatItem(conv, EffectCardUpdate, fmt.Sprintf("card:%d", msg.ID), 0, Payload{}),
@@ -208,10 +241,11 @@ func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage,
 	case err != nil && ErrorCode(err) != ENOTFOUND:
 		return nil, 0, err
 	}
+	platform, channel := s.route(ev)
 	c := &Conversation{
 		Kind: ev.Kind, Account: ev.Account, XKey: key, CustomerID: cust.ID,
 		Status: StatusOpen, Priority: PriorityNormal, ReplyToID: replyTo(ev),
-		ChatPlatform: s.ChatPlatform, ChatChannel: s.ChatChannel,
+		ChatPlatform: platform, ChatChannel: channel,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	if prev != nil {
@@ -302,8 +336,7 @@ func (s *Service) HandleChatMessage(ctx context.Context, m ChatMessage) (Outcome
 		}
 		conv, err := tx.ConversationByThread(ctx, m.Platform, m.Channel, m.ThreadID)
 		if ErrorCode(err) == ENOTFOUND {
-			out = OutcomeIgnored
-			return nil
+			return s.recordEngineerMessage(ctx, tx, m, &out)
 		} else if err != nil {
 			return err
 		}
@@ -321,37 +354,79 @@ func (s *Service) HandleChatMessage(ctx context.Context, m ChatMessage) (Outcome
 }
 
 func (s *Service) recordAgentMessage(ctx context.Context, tx Tx, conv *Conversation, m ChatMessage) error {
-	now := s.now()
 	text := strings.TrimSpace(m.Text)
-	msg := Message{
-		ConversationID: conv.ID, AuthorID: m.UserID, AuthorName: m.UserName,
-		Text: text, ChatID: m.MessageID, CreatedAt: now,
-	}
+	// Only support agents' plain replies reach the customer; engineers and
+	// others who join the thread are internal unless they use `reply`.
 	internal := (s.NotePrefix != "" && strings.HasPrefix(text, s.NotePrefix)) ||
-		(s.CommandPrefix != "" && strings.HasPrefix(text, s.CommandPrefix))
+		(s.CommandPrefix != "" && strings.HasPrefix(text, s.CommandPrefix)) ||
+		(m.Roles != nil && !hasRole(m.Roles, RoleAgent))
 	if internal {
-		msg.Direction = DirectionNote
+		msg := Message{ConversationID: conv.ID, Direction: DirectionNote, AuthorID: m.UserID, AuthorName: m.UserName,
+			Text: text, ChatID: m.MessageID, CreatedAt: s.now()}
 		return tx.InsertMessage(ctx, &msg)
 	}
-	msg.Direction = DirectionOut
+	_, err := s.recordReply(ctx, tx, conv, m)
+	return err
+}
+
+// recordReply records a reply for the customer and schedules its sends
+// after the send delay; one that breaks X's rules is refused in the thread.
+func (s *Service) recordReply(ctx context.Context, tx Tx, conv *Conversation, m ChatMessage) (*Message, error) {
+	now := s.now()
+	text := strings.TrimSpace(m.Text)
+	msg := &Message{
+		ConversationID: conv.ID, Direction: DirectionOut, AuthorID: m.UserID, AuthorName: m.UserName,
+		Text: text, ChatID: m.MessageID, CreatedAt: now,
+	}
 	parts, err := s.Rules.Parts(conv.Kind, text)
 	if err != nil {
 		msg.Delivery = DeliveryRefused
 		msg.DeliveryError = ErrorMessage(err)
-		if err := tx.InsertMessage(ctx, &msg); err != nil {
-			return err
+		if err := tx.InsertMessage(ctx, msg); err != nil {
+			return nil, err
 		}
-		return tx.Enqueue(ctx,
-			s.mark(conv, &msg, ReactionFailed, true, "refused"),
+		return msg, tx.Enqueue(ctx,
+			s.mark(conv, msg, ReactionFailed, true, "refused"),
 			s.notice(conv, fmt.Sprintf("refused:%d", msg.ID), PostWarning, "Not sent to the customer: "+ErrorMessage(err)))
 	}
 	msg.Delivery = DeliveryScheduled
+	if err := tx.InsertMessage(ctx, msg); err != nil {
+		return nil, err
+	}
+	items := s.sendItems(conv, msg, parts, "send", now.Add(s.SendDelay))
+	if msg.ChatID != "" {
+		items = append(items, s.mark(conv, msg, ReactionWaiting, true, "send"))
+	}
+	return msg, tx.Enqueue(ctx, items...)
+}
+
+// recordEngineerMessage mirrors a message in an escalation thread into the
+// support thread as an internal note.
+func (s *Service) recordEngineerMessage(ctx context.Context, tx Tx, m ChatMessage, out *Outcome) error {
+	esc, err := tx.EscalationByThread(ctx, m.Platform, m.Channel, m.ThreadID)
+	if ErrorCode(err) == ENOTFOUND {
+		*out = OutcomeIgnored
+		return nil
+	} else if err != nil {
+		return err
+	}
+	text := strings.TrimSpace(m.Text)
+	if s.CommandPrefix != "" && strings.HasPrefix(text, s.CommandPrefix) {
+		*out = OutcomeIgnored // a command, handled by the command processor
+		return nil
+	}
+	conv, err := tx.Conversation(ctx, esc.ConversationID)
+	if err != nil {
+		return err
+	}
+	name := nameOr(m.UserName, m.UserID)
+	msg := Message{ConversationID: conv.ID, Direction: DirectionNote, AuthorID: m.UserID, AuthorName: name,
+		Text: text, CreatedAt: s.now()}
 	if err := tx.InsertMessage(ctx, &msg); err != nil {
 		return err
 	}
-	items := s.sendItems(conv, &msg, parts, "send", now.Add(s.SendDelay))
-	items = append(items, s.mark(conv, &msg, ReactionWaiting, true, "send"))
-	return tx.Enqueue(ctx, items...)
+	return tx.Enqueue(ctx, s.notice(conv, fmt.Sprintf("eng:%d", msg.ID), PostNotice,
+		fmt.Sprintf("Engineering · %s: %s", name, text)))
 }
 
 // HandleChatEdit applies an agent's edit: inside the send delay it changes
@@ -613,8 +688,14 @@ func (s *Service) chatItem(conv *Conversation, effect Effect, key string, msgID 
 	return chatItem(conv, effect, key, msgID, p, s.now())
 }
 
-func (s *Service) notice(conv *Conversation, key string, kind PostKind, text string, buttons ...Button) *OutboxItem {
-	return noticeItem(conv, key, kind, text, s.now(), buttons...)
+func (s *Service) notice(conv *Conversation, key string, kind PostKind, text string, mention ...string) *OutboxItem {
+	it := noticeItem(conv, key, kind, text, s.now())
+	for _, m := range mention {
+		if m != "" {
+			it.Payload.Mention = append(it.Payload.Mention, m)
+		}
+	}
+	return it
 }
 
 func (s *Service) mark(conv *Conversation, msg *Message, r Reaction, add bool, key string) *OutboxItem {

@@ -99,6 +99,30 @@ type Tx interface {
 	// recovery has moved it on.
 	UpdateOutbox(ctx context.Context, it *OutboxItem, fromState OutboxState, fromAttempts int) error
 
+	// Triage.
+
+	// ConversationsAssigned lists the conversations not closed assigned to
+	// a chat user, oldest first.
+	ConversationsAssigned(ctx context.Context, platform, assigneeID string) ([]*Conversation, error)
+	// CustomerConversations lists a customer's conversations older than
+	// beforeID, newest first, at most limit.
+	CustomerConversations(ctx context.Context, customerID, beforeID int64, limit int) ([]*Conversation, error)
+	// RecentMessages returns the last limit messages of a conversation,
+	// oldest first.
+	RecentMessages(ctx context.Context, conversationID int64, limit int) ([]*Message, error)
+	InsertEscalation(ctx context.Context, e *Escalation) error
+	UpdateEscalation(ctx context.Context, e *Escalation) error
+	Escalation(ctx context.Context, id int64) (*Escalation, error)
+	EscalationByThread(ctx context.Context, platform, channel, threadID string) (*Escalation, error)
+	InsertAudit(ctx context.Context, e *AuditEntry) error
+	// Audit returns a conversation's last limit entries (all when limit is
+	// 0), oldest first.
+	Audit(ctx context.Context, conversationID int64, limit int) ([]*AuditEntry, error)
+	UpsertAgent(ctx context.Context, a *Agent) error
+	Agents(ctx context.Context, platform string) ([]*Agent, error)
+	// OpenCounts counts conversations not closed per assignee.
+	OpenCounts(ctx context.Context, platform string) (map[string]int, error)
+
 	Cursor(ctx context.Context, name string) (string, error)
 	SetCursor(ctx context.Context, name, value string) error
 }

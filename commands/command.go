@@ -3,18 +3,20 @@ package commands
 import (
 	"context"
 	"strings"
+
+	"github.com/xbridge/xbridge/bridge"
 )
 
 // Role is what a chat user is to the support team. The platform adapter
 // derives roles from its own configuration (a Slack user group, a Discord
 // role) and puts them in the Invocation.
-type Role string
+type Role = bridge.Role
 
-// Roles. A lead can do everything an agent can.
+// The roles, as the domain defines them.
 const (
-	RoleAgent    Role = "agent"    // works customer conversations
-	RoleEngineer Role = "engineer" // joins threads and escalations; internal by default
-	RoleLead     Role = "lead"     // an agent who may also reassign and reopen late
+	RoleAgent    = bridge.RoleAgent    // works customer conversations
+	RoleEngineer = bridge.RoleEngineer // joins threads and escalations; internal by default
+	RoleLead     = bridge.RoleLead     // an agent who may also reassign and reopen late
 )
 
 // Source is how a command reached the bridge.
@@ -48,6 +50,9 @@ type Invocation struct {
 	ActorName string
 	Roles     []Role
 	EventID   string // the platform's event id, for deduplication
+	// MessageID is the chat message that carried a command typed in a
+	// thread (`!reply …`: that message gets the delivery marks).
+	MessageID string
 }
 
 // Has reports whether the invocation's actor has role r; a lead has the

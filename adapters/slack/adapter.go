@@ -1,6 +1,9 @@
 // Package slack connects xbridge to Slack with slack-go: it implements
-// bridge.ChatPlatform (cards, thread posts, delivery marks), turns Events API
-// and interactivity payloads (HTTP or Socket Mode) into bridge events, and
+// bridge.ChatPlatform (cards, thread posts, delivery marks, escalation
+// cards), turns Events API and interactivity payloads (HTTP or Socket Mode)
+// into bridge events, runs the command language from every Slack input
+// (in-thread "!commands", card buttons and selects, emoji reactions, the
+// /xb slash command), tells agents, engineers and leads apart (Roles), and
 // describes the Slack app the bridge needs (Manifest).
 package slack
 
@@ -33,6 +36,9 @@ type Config struct {
 	AppToken      string // xapp-…; set → Socket Mode, else HTTP endpoints verified with SigningSecret
 	SigningSecret string
 	HTTPClient    *http.Client // default: a client with a 15 s timeout
+	// Roles says who is an agent, an engineer or a lead. Empty: everyone
+	// is an agent.
+	Roles Roles
 }
 
 // Validate names every missing or malformed setting at once.
@@ -53,6 +59,7 @@ func (c Config) Validate() error {
 	if c.APIURL != "" && !strings.HasPrefix(c.APIURL, "http://") && !strings.HasPrefix(c.APIURL, "https://") {
 		errs = append(errs, fmt.Errorf("slack.api_url %q must be an http(s) URL", c.APIURL))
 	}
+	errs = append(errs, c.Roles.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -66,12 +73,22 @@ type Adapter struct {
 
 	botUserID atomic.Value // string, from auth.test
 	botID     atomic.Value // string, from auth.test
+	workspace atomic.Value // string, the workspace URL from auth.test, without a trailing slash
 	checked   atomic.Bool  // auth.test succeeded
 	socketUp  atomic.Bool  // a Socket Mode connection is open
 
+	roles *roleTable
+	cmds  atomic.Pointer[commandSet]
+
 	// background tracks work started after acknowledging Slack (button
-	// clicks and their ephemeral answers); Close waits for it.
+	// clicks, commands' ephemeral answers); Close waits for it.
 	background sync.WaitGroup
+	// stop ends the roles refresher that Check starts.
+	lifeMu    sync.Mutex
+	closed    bool
+	stop      chan struct{}
+	refresher sync.Once
+	refreshWG sync.WaitGroup
 }
 
 var _ bridge.ChatPlatform = (*Adapter)(nil)
@@ -108,8 +125,11 @@ func New(cfg Config, logger *slog.Logger) (*Adapter, error) {
 		now:    time.Now,
 	}
 	a.users = newUserCache(a.api, 10*time.Minute, a.now)
+	a.roles = newRoleTable(cfg.Roles)
+	a.stop = make(chan struct{})
 	a.botUserID.Store("")
 	a.botID.Store("")
+	a.workspace.Store("")
 	return a, nil
 }
 
@@ -118,7 +138,10 @@ func New(cfg Config, logger *slog.Logger) (*Adapter, error) {
 func (a *Adapter) SocketMode() bool { return a.cfg.AppToken != "" }
 
 // Check calls auth.test to verify the bot token and remembers the bot's user
-// id and bot id, which tell the bridge's own messages apart.
+// id and bot id, which tell the bridge's own messages apart, and the
+// workspace URL, which permalinks start with. It then resolves the
+// configured roles' user groups (usergroups:read) and, the first time it
+// succeeds, starts refreshing them every RolesRefresh until Close.
 func (a *Adapter) Check(ctx context.Context) error {
 	res, err := a.api.AuthTestContext(ctx)
 	if err != nil {
@@ -126,8 +149,13 @@ func (a *Adapter) Check(ctx context.Context) error {
 	}
 	a.botUserID.Store(res.UserID)
 	a.botID.Store(res.BotID)
-	a.checked.Store(true)
+	a.workspace.Store(strings.TrimSuffix(res.URL, "/"))
 	a.logger.Info("slack connected", "team", res.Team, "team_id", res.TeamID, "bot_user_id", res.UserID, "bot_id", res.BotID)
+	if err := a.refreshRoles(ctx); err != nil {
+		return err
+	}
+	a.checked.Store(true)
+	a.refresher.Do(a.startRoleRefresh)
 	return nil
 }
 
@@ -161,9 +189,17 @@ func (a *Adapter) Connected() bool {
 	return a.checked.Load()
 }
 
-// Close waits for work started after acknowledging Slack (button clicks in
-// flight) to finish. Stop the HTTP server or Socket Mode first.
+// Close stops refreshing roles and waits for work started after
+// acknowledging Slack (button clicks, commands' answers) to finish. Stop
+// the HTTP server or Socket Mode first.
 func (a *Adapter) Close() {
+	a.lifeMu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.stop)
+	}
+	a.lifeMu.Unlock()
+	a.refreshWG.Wait()
 	a.background.Wait()
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/xbridge/xbridge/bridge"
+	"github.com/xbridge/xbridge/commands"
 )
 
 // Handler receives what agents do in Slack. bridge.Service implements it.
@@ -39,17 +40,32 @@ type identity struct {
 }
 
 // chatEvent is what one Events API event means for the bridge: at most one
-// of its fields is set.
+// of Message, Edit, Delete and Reaction is set.
 type chatEvent struct {
 	Message *bridge.ChatMessage
+	Raw     string // the message's text as Slack sent it, for commands
 	Edit    *bridge.ChatEdit
 	Delete  *bridge.ChatDelete
+	// Reaction is an emoji reaction someone (not the bot) added to a
+	// message.
+	Reaction *chatReaction
+}
+
+// chatReaction is a reaction_added event.
+type chatReaction struct {
+	EventID string
+	Channel string
+	TS      string // the message reacted to
+	UserID  string
+	Emoji   string // short name, without colons
 }
 
 // EventsHandler serves Slack's Events API request URL (POST /slack/events):
 // it verifies the signature, answers url_verification, and hands message
 // events to h before answering. Failures the domain calls internal or
-// unavailable answer 500 so that Slack delivers the event again.
+// unavailable answer 500 so that Slack delivers the event again. With
+// SetCommands, in-thread commands and mapped reactions run before the
+// answer too, and their replies are shown (ephemerally) after it.
 func (a *Adapter) EventsHandler(h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, ok := a.verifiedBody(w, r)
@@ -62,9 +78,10 @@ func (a *Adapter) EventsHandler(h Handler) http.Handler {
 		}
 		ev, err := slackevents.ParseEvent(body, slackevents.OptionNoVerifyToken())
 		if err != nil {
-			if ev.Type != "unmarshalling_error" && ev.Type != "" {
-				// An inner event slack-go has no type for: not ours.
-				a.logger.Debug("slack event ignored", "type", ev.Type)
+			if ev.Type != "unmarshalling_error" && ev.Type != "" || innerEventType(body) != "" {
+				// An inner event slack-go has no type for, or one it cannot
+				// read (a reaction to a file): not ours.
+				a.logger.Debug("slack event ignored", "type", ev.Type, "err", err)
 				w.WriteHeader(http.StatusOK)
 				return
 			}
@@ -83,11 +100,18 @@ func (a *Adapter) EventsHandler(h Handler) http.Handler {
 		case slackevents.CallbackEvent:
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), handlerTimeout)
 			defer cancel()
-			if err := a.handleEvent(ctx, h, ev); retryable(err) {
+			after, err := a.handleEvent(ctx, h, ev)
+			if retryable(err) {
 				http.Error(w, "temporarily unable to handle the event", http.StatusInternalServerError)
 				return
 			}
 			w.WriteHeader(http.StatusOK)
+			if after != nil {
+				if f, ok := w.(http.Flusher); ok {
+					f.Flush()
+				}
+				a.goBackground(after)
+			}
 		case slackevents.AppRateLimited:
 			a.logger.Warn("slack is dropping events: the app's event subscriptions are rate limited")
 			w.WriteHeader(http.StatusOK)
@@ -95,6 +119,21 @@ func (a *Adapter) EventsHandler(h Handler) http.Handler {
 			w.WriteHeader(http.StatusOK)
 		}
 	})
+}
+
+// innerEventType is the type of the inner event of an event_callback
+// body, or "".
+func innerEventType(body []byte) string {
+	var env struct {
+		Type  string `json:"type"`
+		Event struct {
+			Type string `json:"type"`
+		} `json:"event"`
+	}
+	if json.Unmarshal(body, &env) != nil || env.Type != string(slackevents.CallbackEvent) {
+		return ""
+	}
+	return env.Event.Type
 }
 
 // verifiedBody reads a POST body and checks Slack's signature on it,
@@ -130,15 +169,20 @@ func retryable(err error) bool {
 	return code == bridge.EINTERNAL || code == bridge.EUNAVAILABLE
 }
 
-// handleEvent converts one Events API event and passes it to h. It is
-// shared by HTTP and Socket Mode.
-func (a *Adapter) handleEvent(ctx context.Context, h Handler, ev slackevents.EventsAPIEvent) error {
+// handleEvent converts one Events API event and passes it to h, or runs
+// the command it carries. It is shared by HTTP and Socket Mode. after, when
+// not nil, is to run once Slack has been acknowledged: it shows a command's
+// reply.
+func (a *Adapter) handleEvent(ctx context.Context, h Handler, ev slackevents.EventsAPIEvent) (after func(), err error) {
 	ce, why := convertEvent(ev, a.self(), a.mentionName(ctx))
-	var err error
 	switch {
 	case ce.Message != nil:
 		m := *ce.Message
+		if cs := a.loadCommands(); cs != nil && isThreadReply(m) && commands.IsCommand(ce.Raw, cs.p.Prefix) {
+			return a.textCommand(ctx, cs, m, ce.Raw), nil
+		}
 		m.UserName = a.userName(ctx, m.UserID)
+		m.Roles = a.RolesOf(m.UserID)
 		var out bridge.Outcome
 		out, err = h.HandleChatMessage(ctx, m)
 		a.logger.Debug("slack message handled", "event_id", m.EventID, "channel", m.Channel, "ts", m.MessageID, "outcome", out)
@@ -148,14 +192,66 @@ func (a *Adapter) handleEvent(ctx context.Context, h Handler, ev slackevents.Eve
 	case ce.Delete != nil:
 		err = h.HandleChatDelete(ctx, *ce.Delete)
 		a.logger.Debug("slack delete handled", "event_id", ce.Delete.EventID, "channel", ce.Delete.Channel, "ts", ce.Delete.MessageID)
+	case ce.Reaction != nil:
+		return a.reactionCommand(ctx, *ce.Reaction), nil
 	default:
 		a.logger.Debug("slack event ignored", "reason", why)
-		return nil
+		return nil, nil
 	}
 	if err != nil {
 		a.logHandlerError("slack event", err)
 	}
-	return err
+	return nil, err
+}
+
+// isThreadReply reports whether m was posted in a thread, not as its root.
+func isThreadReply(m bridge.ChatMessage) bool {
+	return m.ThreadID != "" && m.ThreadID != m.MessageID
+}
+
+// textCommand runs a command typed in a thread ("!tag billing") and
+// returns what shows its reply to the author, in the thread.
+func (a *Adapter) textCommand(ctx context.Context, cs *commandSet, m bridge.ChatMessage, raw string) func() {
+	inv := a.invocation(ctx, commands.SourceText, m.UserID)
+	inv.Channel, inv.ThreadID, inv.MessageID, inv.EventID = m.Channel, m.ThreadID, m.MessageID, m.EventID
+	text := commandText(raw, cs.p, a.mentionName(ctx))
+	reply, _ := a.runCommand(ctx, cs, inv, text)
+	if strings.TrimSpace(reply.Text) == "" {
+		return nil
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
+		defer cancel()
+		a.ephemeral(ctx, m.Channel, m.UserID, m.ThreadID, replyText(reply))
+	}
+}
+
+// reactionCommand runs the command an emoji reaction stands for, on the
+// thread whose root was reacted to (a card or an escalation card).
+// Reactions that stand for nothing, and those on messages that are no
+// ticket's thread, pass in silence; other refusals are shown to the
+// person who reacted.
+func (a *Adapter) reactionCommand(ctx context.Context, r chatReaction) func() {
+	cs := a.loadCommands()
+	if cs == nil {
+		return nil
+	}
+	text, ok := cs.p.FromReaction(r.Emoji)
+	if !ok {
+		a.logger.Debug("slack reaction ignored", "reason", "no command for :"+r.Emoji+":")
+		return nil
+	}
+	inv := a.invocation(ctx, commands.SourceReaction, r.UserID)
+	inv.Channel, inv.ThreadID, inv.EventID = r.Channel, r.TS, r.EventID
+	reply, code := a.runCommand(ctx, cs, inv, text)
+	if code == bridge.ENOTFOUND || strings.TrimSpace(reply.Text) == "" {
+		return nil
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
+		defer cancel()
+		a.ephemeral(ctx, r.Channel, r.UserID, "", replyText(reply))
+	}
 }
 
 // logHandlerError logs a handler's error, at error level only when it is
@@ -195,12 +291,27 @@ func convertEvent(ev slackevents.EventsAPIEvent, self identity, mention func(str
 	if !ok {
 		return chatEvent{}, "not an event callback: " + ev.Type
 	}
+	ours := func(user, botID string) bool {
+		return botID != "" || user == "" || (self.UserID != "" && user == self.UserID)
+	}
+	if r, ok := ev.InnerEvent.Data.(*slackevents.ReactionAddedEvent); ok && r != nil {
+		switch {
+		case r.Item.Type != "message":
+			return chatEvent{}, "reaction to a " + r.Item.Type
+		case ours(r.User, ""):
+			return chatEvent{}, "reaction by the bot (a delivery mark)"
+		case r.ItemUser != "" && self.UserID != "" && r.ItemUser != self.UserID:
+			// Cards and escalation cards are the bot's messages.
+			return chatEvent{}, "reaction to a message the bridge did not post"
+		}
+		return chatEvent{Reaction: &chatReaction{
+			EventID: cb.EventID, Channel: r.Item.Channel, TS: r.Item.Timestamp,
+			UserID: r.User, Emoji: strings.Trim(r.Reaction, ":"),
+		}}, ""
+	}
 	m, ok := ev.InnerEvent.Data.(*slackevents.MessageEvent)
 	if !ok || m == nil {
 		return chatEvent{}, "event " + ev.InnerEvent.Type
-	}
-	ours := func(user, botID string) bool {
-		return botID != "" || user == "" || (self.UserID != "" && user == self.UserID)
 	}
 	switch m.SubType {
 	case "", "thread_broadcast", "file_share":
@@ -215,7 +326,7 @@ func convertEvent(ev slackevents.EventsAPIEvent, self identity, mention func(str
 			MessageID: m.TimeStamp,
 			UserID:    m.User,
 			Text:      plainText(m.Text, mention),
-		}}, ""
+		}, Raw: m.Text}, ""
 	case "message_changed":
 		nm := m.Message
 		if nm == nil {
@@ -263,10 +374,46 @@ var markup = regexp.MustCompile(`<([^<>]*)>`)
 // &amp; &lt; &gt; are unescaped. The bridge keeps text platform-free: this
 // is what goes to the customer on X.
 func plainText(s string, mention func(string) string) string {
+	return convertMarkup(s, mention, false)
+}
+
+// commandText is the text of a command typed in a thread as the processor
+// reads it: plain text as plainText makes it, except that the user
+// mentions of a command that takes one (assign <@U123>) stay Slack markup
+// for the executor to resolve.
+func commandText(raw string, p *commands.Processor, mention func(string) string) string {
+	return convertMarkup(raw, mention, takesMention(p, raw))
+}
+
+// takesMention reports whether the command text names a command with a
+// mention parameter.
+func takesMention(p *commands.Processor, text string) bool {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(text), p.Prefix)
+	if !ok {
+		return false
+	}
+	name, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
+	c := p.Lookup(strings.TrimSpace(name))
+	if c == nil {
+		return false
+	}
+	for _, prm := range c.Params {
+		if prm.Kind == commands.ArgUser {
+			return true
+		}
+	}
+	return false
+}
+
+// convertMarkup does plainText's work; keepUsers leaves user mentions as
+// <@U123> markup (without their label).
+func convertMarkup(s string, mention func(string) string, keepUsers bool) string {
 	s = markup.ReplaceAllStringFunc(s, func(m string) string {
 		inner := m[1 : len(m)-1]
 		target, label, hasLabel := strings.Cut(inner, "|")
 		switch {
+		case strings.HasPrefix(target, "@") && keepUsers:
+			return "<" + target + ">"
 		case strings.HasPrefix(target, "@"): // <@U123> or <@U123|name>
 			if label != "" {
 				return "@" + strings.TrimPrefix(label, "@")

@@ -3,6 +3,7 @@ package slack
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 
 	slackapi "github.com/slack-go/slack"
@@ -45,7 +46,7 @@ func TestConvertEvent(t *testing.T) {
 				Platform: "slack", EventID: "Ev01", Channel: "C0SUPPORT", ThreadID: "1741944360.000100",
 				MessageID: "1741944400.000200", UserID: "UAGENT1",
 				Text: "Hi Jane, we are on it & will DM you <3 status page (https://status.example.com)",
-			}},
+			}, Raw: "Hi Jane, we are on it &amp; will DM you &lt;3 <https://status.example.com|status page>"},
 		},
 		{
 			name: "thread_broadcast is a message",
@@ -58,7 +59,7 @@ func TestConvertEvent(t *testing.T) {
 			want: chatEvent{Message: &bridge.ChatMessage{
 				Platform: "slack", EventID: "Ev02", Channel: "C0SUPPORT", ThreadID: "1741944360.000100",
 				MessageID: "1741944401.000300", UserID: "UAGENT1", Text: "also to channel",
-			}},
+			}, Raw: "also to channel"},
 		},
 		{
 			name: "the bridge's own post is ignored",
@@ -130,10 +131,25 @@ func TestConvertEvent(t *testing.T) {
 			}`),
 		},
 		{
-			name: "reaction_added is not a message",
+			name: "reaction_added on a message",
 			payload: callback("Ev10", `{
 				"type": "reaction_added", "user": "UAGENT1", "reaction": "eyes", "item_user": "UBOT",
 				"item": {"type": "message", "channel": "C0SUPPORT", "ts": "1741944360.000100"}, "event_ts": "1741944440.001100"
+			}`),
+			want: chatEvent{Reaction: &chatReaction{EventID: "Ev10", Channel: "C0SUPPORT", TS: "1741944360.000100", UserID: "UAGENT1", Emoji: "eyes"}},
+		},
+		{
+			name: "a reaction to a person's message is ignored: it is no card",
+			payload: callback("Ev12", `{
+				"type": "reaction_added", "user": "UAGENT1", "reaction": "white_check_mark", "item_user": "UAGENT2",
+				"item": {"type": "message", "channel": "C0SUPPORT", "ts": "1741944400.000200"}, "event_ts": "1741944442.001300"
+			}`),
+		},
+		{
+			name: "the bot's own delivery mark is ignored",
+			payload: callback("Ev11", `{
+				"type": "reaction_added", "user": "UBOT", "reaction": "white_check_mark", "item_user": "UAGENT1",
+				"item": {"type": "message", "channel": "C0SUPPORT", "ts": "1741944400.000200"}, "event_ts": "1741944441.001200"
 			}`),
 		},
 	}
@@ -159,13 +175,16 @@ func show(c chatEvent) string {
 	switch {
 	case c.Message != nil:
 		b, _ := json.Marshal(c.Message)
-		return "message " + string(b)
+		return "message " + string(b) + " raw " + strconv.Quote(c.Raw)
 	case c.Edit != nil:
 		b, _ := json.Marshal(c.Edit)
 		return "edit " + string(b)
 	case c.Delete != nil:
 		b, _ := json.Marshal(c.Delete)
 		return "delete " + string(b)
+	case c.Reaction != nil:
+		b, _ := json.Marshal(c.Reaction)
+		return "reaction " + string(b)
 	}
 	return "nothing"
 }

@@ -83,7 +83,7 @@ func TestManifest(t *testing.T) {
 			if m.Settings.EventSubscriptions.RequestURL != tt.eventsURL || m.Settings.Interactivity.RequestURL != tt.actionsURL {
 				t.Errorf("request URLs %q %q", m.Settings.EventSubscriptions.RequestURL, m.Settings.Interactivity.RequestURL)
 			}
-			if !tt.socket && !strings.HasPrefix(m.Features.SlashCommands[0].URL, tt.url) {
+			if !tt.socket && m.Features.SlashCommands[0].URL != strings.TrimSuffix(tt.url, "/")+"/slack/commands" {
 				t.Errorf("slash command URL %q", m.Features.SlashCommands[0].URL)
 			}
 		})

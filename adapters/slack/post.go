@@ -81,16 +81,24 @@ func (a *Adapter) React(ctx context.Context, channel, messageID string, r bridge
 // the bridge is plain: it is escaped so that nothing in it (a customer's
 // "<!channel>", say) is read as Slack markup.
 func renderPost(p bridge.Post) ([]slackapi.Block, string) {
+	mention := mentions(p.Mention)
+	room := maxSectionChars - len(mention) // mentions are ASCII
 	var blocks []slackapi.Block
 	switch p.Kind {
 	case bridge.PostNotice:
-		for _, part := range splitEscaped(p.Text, maxSectionChars, maxBlocks) {
+		for i, part := range splitEscaped(p.Text, room, maxBlocks) {
+			if i == 0 {
+				part = mention + part
+			}
 			blocks = append(blocks, slackapi.NewContextBlock("",
 				slackapi.NewTextBlockObject(slackapi.MarkdownType, part, false, false)))
 		}
 	case bridge.PostWarning:
-		parts := splitEscaped(":warning: "+p.Text, maxSectionChars, maxBlocks-1)
-		for _, part := range parts {
+		parts := splitEscaped(":warning: "+p.Text, room, maxBlocks-1)
+		for i, part := range parts {
+			if i == 0 {
+				part = mention + part
+			}
 			blocks = append(blocks, section(part))
 		}
 		if len(p.Buttons) > 0 {
@@ -106,7 +114,10 @@ func renderPost(p bridge.Post) ([]slackapi.Block, string) {
 			blocks = append(blocks, slackapi.NewActionBlock("", elems...))
 		}
 	default: // bridge.PostCustomer and anything new: the text as it is
-		for _, part := range splitEscaped(p.Text, maxSectionChars, maxBlocks) {
+		for i, part := range splitEscaped(p.Text, room, maxBlocks) {
+			if i == 0 {
+				part = mention + part
+			}
 			blocks = append(blocks, section(part))
 		}
 	}
@@ -117,7 +128,42 @@ func renderPost(p bridge.Post) ([]slackapi.Block, string) {
 	if p.Kind == bridge.PostCustomer && p.AuthorName != "" {
 		text = escape(p.AuthorName) + ": " + text
 	}
-	return blocks, text
+	return blocks, mention + text
+}
+
+// maxMentions bounds the mentions in front of one post.
+const maxMentions = 20
+
+// mentions renders the users to notify as "<@U1> <@U2> ": user ids as
+// user mentions, user group ids (S…) as group mentions, text already in
+// Slack markup as it is; anything else is shown as plain @text.
+func mentions(ids []string) string {
+	var b strings.Builder
+	n := 0
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		if id == "" || n == maxMentions {
+			continue
+		}
+		var m string
+		switch {
+		case isUserID(id):
+			m = "<@" + id + ">"
+		case len(id) > 1 && id[0] == 'S' && isSlackID(id):
+			m = "<!subteam^" + id + ">"
+		case len(id) > 2 && id[0] == '<' && id[len(id)-1] == '>' && !strings.ContainsAny(id[1:len(id)-1], "<>"):
+			m = id
+		default:
+			m = escape("@" + strings.TrimPrefix(id, "@"))
+		}
+		if strings.Contains(b.String(), m+" ") {
+			continue
+		}
+		b.WriteString(m)
+		b.WriteByte(' ')
+		n++
+	}
+	return b.String()
 }
 
 // section is a mrkdwn section block taken verbatim: Slack does not turn

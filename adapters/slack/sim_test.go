@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/xbridge/xbridge/adapters/slack/slacksim"
 	"github.com/xbridge/xbridge/bridge"
+	"github.com/xbridge/xbridge/commands"
 )
 
 const (
@@ -159,7 +161,8 @@ type bundle struct {
 	srv     *httptest.Server
 	adapter *Adapter
 	h       *recorder
-	appURL  string // the bridge's own HTTP server, in HTTP mode
+	ex      *fakeExecutor // commands run against it (prefix "!")
+	appURL  string        // the bridge's own HTTP server, in HTTP mode
 }
 
 type mode int
@@ -173,6 +176,13 @@ const (
 // adapter's handlers are served and registered with the simulator; in
 // Socket Mode RunSocketMode runs until the test ends.
 func setup(t *testing.T, m mode) *bundle {
+	t.Helper()
+	return setupWith(t, m, nil)
+}
+
+// setupWith is setup with a chance to change the simulator (users, user
+// groups) and the adapter's Config before the adapter starts.
+func setupWith(t *testing.T, m mode, edit func(*slacksim.Server, *Config)) *bundle {
 	t.Helper()
 	opts := slacksim.Options{
 		BotToken: testBotToken, SigningSecret: testSecret,
@@ -194,12 +204,16 @@ func setup(t *testing.T, m mode) *bundle {
 	if m == socketMode {
 		cfg.AppToken = testAppToken
 	}
+	if edit != nil {
+		edit(sim, &cfg)
+	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	a, err := New(cfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{sim: sim, srv: srv, adapter: a, h: newRecorder()}
+	b := &bundle{sim: sim, srv: srv, adapter: a, h: newRecorder(), ex: newFakeExecutor()}
+	a.SetCommands(commands.NewProcessor("!"), b.ex)
 	t.Cleanup(func() {
 		sim.Close()
 		srv.Close()
@@ -212,6 +226,7 @@ func setup(t *testing.T, m mode) *bundle {
 		mux := http.NewServeMux()
 		mux.Handle("POST /slack/events", a.EventsHandler(b.h))
 		mux.Handle("POST /slack/interactions", a.InteractionsHandler(b.h))
+		mux.Handle("POST /slack/commands", a.CommandsHandler())
 		app := httptest.NewServer(mux)
 		t.Cleanup(func() {
 			app.Close()
@@ -220,6 +235,7 @@ func setup(t *testing.T, m mode) *bundle {
 		b.appURL = app.URL
 		sim.SetEventsURL(app.URL + "/slack/events")
 		sim.SetInteractionsURL(app.URL + "/slack/interactions")
+		sim.SetCommandsURL(app.URL + "/slack/commands")
 	case socketMode:
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -352,7 +368,7 @@ func TestPlatformLandsInSlack(t *testing.T) {
 		t.Fatalf("UpdateCard: %v", err)
 	}
 	root, _ := b.sim.Message(testChannel, thread)
-	if !root.Edited || !strings.Contains(string(root.Blocks), "Pending") || !strings.Contains(string(root.Blocks), "High") {
+	if !root.Edited || !strings.Contains(string(root.Blocks), "Waiting on customer") || !strings.Contains(string(root.Blocks), "High") {
 		t.Errorf("updated card: edited %v blocks %s", root.Edited, root.Blocks)
 	}
 
@@ -496,8 +512,8 @@ func TestHTTPEvents(t *testing.T) {
 		t.Fatalf("handled %d messages, want only the agent's: %+v", len(msgs), msgs)
 	}
 	want := bridge.ChatMessage{Platform: "slack", EventID: msgs[0].EventID, Channel: testChannel, ThreadID: thread,
-		MessageID: ts, UserID: testAgent, UserName: "alice", Text: "Hi Jane"}
-	if msgs[0] != want || want.EventID == "" {
+		MessageID: ts, UserID: testAgent, UserName: "alice", Roles: []bridge.Role{bridge.RoleAgent}, Text: "Hi Jane"}
+	if !reflect.DeepEqual(msgs[0], want) || want.EventID == "" {
 		t.Errorf("message = %+v, want %+v", msgs[0], want)
 	}
 
@@ -536,6 +552,8 @@ func TestHTTPEventsRejected(t *testing.T) {
 	ctx := context.Background()
 	body := []byte(callback("EvBAD", `{"type": "message", "text": "forged", "user": "UAGENT1", "ts": "1741944400.000200",
 		"thread_ts": "1741944360.000100", "channel": "C0SUPPORT", "event_ts": "1741944400.000200", "channel_type": "channel"}`))
+	fileReaction := callback("EvFILE", `{"type": "reaction_added", "user": "UAGENT1", "reaction": "eyes", "item_user": "UAGENT1",
+		"item": {"type": "file", "file": "F123"}, "event_ts": "1741944442.001300"}`)
 	now := time.Now().Unix()
 	signed := func(ts int64, secret string, b []byte) http.Header {
 		return http.Header{
@@ -558,6 +576,7 @@ func TestHTTPEventsRejected(t *testing.T) {
 		{"malformed JSON", "/slack/events", []byte(`{"type":`), signed(now, testSecret, []byte(`{"type":`)), http.StatusBadRequest},
 		{"event_callback without event", "/slack/events", []byte(`{"type":"event_callback","event_id":"Ev1"}`),
 			signed(now, testSecret, []byte(`{"type":"event_callback","event_id":"Ev1"}`)), http.StatusBadRequest},
+		{"a reaction to a file is not ours", "/slack/events", []byte(fileReaction), signed(now, testSecret, []byte(fileReaction)), http.StatusOK},
 	}
 	for _, tt := range tests {
 		resp, err := b.sim.DeliverRaw(ctx, b.appURL+tt.path, tt.body, tt.headers)

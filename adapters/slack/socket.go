@@ -106,28 +106,44 @@ func (a *Adapter) socketEvent(ctx context.Context, client *socketmode.Client, h 
 			return
 		}
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handlerTimeout)
-		err := a.handleEvent(hctx, h, evt)
+		after, err := a.handleEvent(hctx, h, evt)
 		cancel()
 		if retryable(err) {
 			// Unacknowledged, the envelope comes again (as an HTTP 500 would).
 			a.logger.Warn("slack event left unacknowledged for redelivery", "envelope_id", ev.Request.EnvelopeID)
 			return
 		}
-		a.ack(ctx, client, ev.Request.EnvelopeID)
+		a.ack(ctx, client, ev.Request.EnvelopeID, nil)
+		if after != nil {
+			a.goBackground(after)
+		}
 	case socketmode.EventTypeInteractive:
 		cb, ok := ev.Data.(slackapi.InteractionCallback)
 		if ev.Request != nil {
-			a.ack(ctx, client, ev.Request.EnvelopeID)
+			a.ack(ctx, client, ev.Request.EnvelopeID, nil)
 		}
 		if ok {
 			a.handleInteraction(h, cb)
 		}
 	case socketmode.EventTypeSlashCommand:
-		// Slash commands are not handled here yet; acknowledge so Slack
-		// does not show the user a timeout.
-		if ev.Request != nil {
-			a.ack(ctx, client, ev.Request.EnvelopeID)
+		// Run beside the event loop; the answer is the acknowledgement's
+		// payload.
+		sc, ok := ev.Data.(slackapi.SlashCommand)
+		if ev.Request == nil {
+			return
 		}
+		envelope := ev.Request.EnvelopeID
+		if !ok {
+			a.ack(ctx, client, envelope, nil)
+			return
+		}
+		a.goBackground(func() {
+			if answer := a.runSlash(sc); answer != nil {
+				a.ack(ctx, client, envelope, answer)
+				return
+			}
+			a.ack(ctx, client, envelope, nil)
+		})
 	case socketmode.EventTypeErrorBadMessage:
 		// slack-go could not parse the envelope (an inner event type it does
 		// not know): acknowledge it so that it is not redelivered forever.
@@ -139,7 +155,7 @@ func (a *Adapter) socketEvent(ctx context.Context, client *socketmode.Client, h 
 			EnvelopeID string `json:"envelope_id"`
 		}
 		if json.Unmarshal(bad.Message, &env) == nil && env.EnvelopeID != "" {
-			a.ack(ctx, client, env.EnvelopeID)
+			a.ack(ctx, client, env.EnvelopeID, nil)
 		}
 		a.logger.Debug("slack socket mode message not understood", "err", bad.Cause)
 	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
@@ -147,12 +163,13 @@ func (a *Adapter) socketEvent(ctx context.Context, client *socketmode.Client, h 
 	}
 }
 
-// ack acknowledges an envelope. It gives up after ackTimeout rather than
-// block the event loop while the connection is down.
-func (a *Adapter) ack(ctx context.Context, client *socketmode.Client, envelopeID string) {
+// ack acknowledges an envelope, with payload as the answer when it is not
+// nil. It gives up after ackTimeout rather than block the event loop while
+// the connection is down.
+func (a *Adapter) ack(ctx context.Context, client *socketmode.Client, envelopeID string, payload any) {
 	ctx, cancel := context.WithTimeout(ctx, ackTimeout)
 	defer cancel()
-	if err := client.AckCtx(ctx, envelopeID, nil); err != nil {
+	if err := client.AckCtx(ctx, envelopeID, payload); err != nil {
 		a.logger.Warn("slack socket mode ack failed", "envelope_id", envelopeID, "err", err)
 	}
 }

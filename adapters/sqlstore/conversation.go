@@ -3,20 +3,27 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/xbridge/xbridge/bridge"
 )
 
 const conversationColumns = `id, kind, account, x_key, customer_id, status, priority, reply_to_id,
-	chat_platform, chat_channel, chat_thread_id, previous_id, created_at, updated_at, closed_at`
+	chat_platform, chat_channel, chat_thread_id, previous_id, assignee_id, assignee_name, tags,
+	escalation_id, closed_by_name, close_reason, created_at, updated_at, closed_at`
 
 func scanConversation(s scanner) (*bridge.Conversation, error) {
 	var c bridge.Conversation
+	var tags string
 	err := s.Scan(&c.ID, &c.Kind, &c.Account, &c.XKey, &c.CustomerID, &c.Status, &c.Priority, &c.ReplyToID,
-		&c.ChatPlatform, &c.ChatChannel, &c.ChatThreadID, &c.PreviousID,
+		&c.ChatPlatform, &c.ChatChannel, &c.ChatThreadID, &c.PreviousID, &c.AssigneeID, &c.AssigneeName, &tags,
+		&c.EscalationID, &c.ClosedByName, &c.CloseReason,
 		timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, timeCol{&c.ClosedAt})
 	if err != nil {
 		return nil, err
+	}
+	if tags != "" {
+		c.Tags = strings.Fields(tags)
 	}
 	return &c, nil
 }
@@ -86,8 +93,9 @@ func (t *tx) ConversationByThread(ctx context.Context, platform, channel, thread
 // when the key already has an active conversation: the transaction stays
 // usable on Postgres, where a failed statement aborts it.
 const createConversation = `INSERT INTO conversations (kind, account, x_key, customer_id, status, priority,
-	reply_to_id, chat_platform, chat_channel, chat_thread_id, previous_id, created_at, updated_at, closed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	reply_to_id, chat_platform, chat_channel, chat_thread_id, previous_id, assignee_id, assignee_name, tags,
+	escalation_id, closed_by_name, close_reason, created_at, updated_at, closed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, kind, x_key, customer_id) WHERE status <> 'closed' DO NOTHING
 RETURNING id`
 
@@ -98,6 +106,7 @@ func (t *tx) CreateConversation(ctx context.Context, c *bridge.Conversation) err
 	err := queryRowQ(ctx, t.tx, createConversation,
 		c.Kind, c.Account, c.XKey, c.CustomerID, c.Status, c.Priority,
 		c.ReplyToID, c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID,
+		c.AssigneeID, c.AssigneeName, strings.Join(c.Tags, " "), c.EscalationID, c.ClosedByName, c.CloseReason,
 		micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt),
 	).Scan(&id)
 	switch {
@@ -113,7 +122,8 @@ func (t *tx) CreateConversation(ctx context.Context, c *bridge.Conversation) err
 
 const updateConversation = `UPDATE conversations SET kind = ?, account = ?, x_key = ?, customer_id = ?,
 	status = ?, priority = ?, reply_to_id = ?, chat_platform = ?, chat_channel = ?, chat_thread_id = ?,
-	previous_id = ?, created_at = ?, updated_at = ?, closed_at = ?
+	previous_id = ?, assignee_id = ?, assignee_name = ?, tags = ?, escalation_id = ?, closed_by_name = ?,
+	close_reason = ?, created_at = ?, updated_at = ?, closed_at = ?
 WHERE id = ?`
 
 // UpdateConversation writes c back. Reopening a conversation while another
@@ -123,6 +133,7 @@ func (t *tx) UpdateConversation(ctx context.Context, c *bridge.Conversation) err
 	res, err := execQ(ctx, t.tx, updateConversation,
 		c.Kind, c.Account, c.XKey, c.CustomerID, c.Status, c.Priority,
 		c.ReplyToID, c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID,
+		c.AssigneeID, c.AssigneeName, strings.Join(c.Tags, " "), c.EscalationID, c.ClosedByName, c.CloseReason,
 		micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt), c.ID)
 	return t.db.updated(res, err, "conversation", c.ID)
 }

@@ -67,6 +67,101 @@ var suiteTests = []suiteTest{
 	{"Snapshot", testSnapshot},
 	{"TargetedUpdates", testTargetedUpdates},
 	{"Prune", testPrune},
+	{"Triage", testTriage},
+}
+
+func testTriage(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	cust := addCustomer(t, db, "42")
+	old := addConversation(t, db, cust, "dm-old")
+	conv := newConversation(cust, "dm-1")
+	conv.AssigneeID, conv.AssigneeName, conv.Tags = "U1", "Alice", []string{"billing", "refund"}
+	conv.ClosedByName, conv.CloseReason = "Bob", "dup"
+	var esc *bridge.Escalation
+	inTx(t, db, func(tx bridge.Tx) error {
+		if err := tx.CreateConversation(ctx, conv); err != nil {
+			return err
+		}
+		for i, text := range []string{"one", "two", "three"} {
+			m := &bridge.Message{ConversationID: conv.ID, Direction: bridge.DirectionIn, Text: text, CreatedAt: t0.Add(time.Duration(i) * time.Second)}
+			if err := tx.InsertMessage(ctx, m); err != nil {
+				return err
+			}
+		}
+		esc = &bridge.Escalation{ConversationID: conv.ID, Platform: "slack", Channel: "CENG", Summary: "crash",
+			OpenedByID: "U1", OpenedByName: "Alice", OpenedAt: t0}
+		if err := tx.InsertEscalation(ctx, esc); err != nil {
+			return err
+		}
+		conv.EscalationID = esc.ID
+		if err := tx.UpdateConversation(ctx, conv); err != nil {
+			return err
+		}
+		esc.ThreadID, esc.ResolvedAt, esc.ResolvedByName, esc.Resolution = "E1", t0.Add(time.Hour), "Eve", "fixed"
+		if err := tx.UpdateEscalation(ctx, esc); err != nil {
+			return err
+		}
+		for _, a := range []string{"claim", "tag"} {
+			if err := tx.InsertAudit(ctx, &bridge.AuditEntry{ConversationID: conv.ID, ActorID: "U1", ActorName: "Alice",
+				Action: a, Before: "", After: "x", Source: "button", At: t0}); err != nil {
+				return err
+			}
+		}
+		if err := tx.UpsertAgent(ctx, &bridge.Agent{Platform: "slack", UserID: "U1", Name: "Alice", Available: true}); err != nil {
+			return err
+		}
+		return tx.UpsertAgent(ctx, &bridge.Agent{Platform: "slack", UserID: "U1", Name: "Alice B", Available: false, LastAssignedAt: t0})
+	})
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.Conversation(ctx, conv.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "triage fields round-trip", got, conv)
+		e, err := tx.EscalationByThread(ctx, "slack", "CENG", "E1")
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "escalation", e, esc)
+		_, err = tx.EscalationByThread(ctx, "slack", "CENG", "nope")
+		wantCode(t, err, bridge.ENOTFOUND)
+		mine, err := tx.ConversationsAssigned(ctx, "slack", "U1")
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "assigned", len(mine), 1)
+		counts, err := tx.OpenCounts(ctx, "slack")
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "open counts", counts["U1"], 1)
+		earlier, err := tx.CustomerConversations(ctx, cust.ID, conv.ID, 3)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "earlier conversations", len(earlier) == 1 && earlier[0].ID == old.ID, true)
+		recent, err := tx.RecentMessages(ctx, conv.ID, 2)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "recent messages oldest first", len(recent) == 2 && recent[0].Text == "two" && recent[1].Text == "three", true)
+		audit, err := tx.Audit(ctx, conv.ID, 1)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "last audit entry", len(audit) == 1 && audit[0].Action == "tag", true)
+		all, err := tx.Audit(ctx, conv.ID, 0)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "all audit entries", len(all), 2)
+		agents, err := tx.Agents(ctx, "slack")
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "agent upserted", len(agents) == 1 && agents[0].Name == "Alice B" && !agents[0].Available && agents[0].LastAssignedAt.Equal(t0), true)
+		return nil
+	})
 }
 
 func testSnapshot(t *testing.T, db *sqlstore.DB) {

@@ -17,16 +17,52 @@ import (
 // every setting an environment variable that overrides it. A secret can
 // also come from a file named by <ENV>_FILE.
 type Config struct {
-	DatabaseURL   string         `yaml:"database_url" env:"XBRIDGE_DATABASE_URL" help:"sqlite:<path> or postgres://…"`
-	HTTPAddr      string         `yaml:"http_addr" env:"XBRIDGE_HTTP_ADDR" help:"address the HTTP server listens on"`
-	LogLevel      string         `yaml:"log_level" env:"XBRIDGE_LOG_LEVEL" help:"debug, info, warn or error"`
-	SendDelay     time.Duration  `yaml:"send_delay" env:"XBRIDGE_SEND_DELAY" help:"how long an agent's reply waits before going out (0 allowed)"`
-	NotePrefix    string         `yaml:"note_prefix" env:"XBRIDGE_NOTE_PREFIX" help:"thread messages starting with it stay internal"`
-	CommandPrefix string         `yaml:"command_prefix" env:"XBRIDGE_COMMAND_PREFIX" help:"thread messages starting with it are commands"`
-	ReopenWindow  time.Duration  `yaml:"reopen_window" env:"XBRIDGE_REOPEN_WINDOW" help:"a customer message this soon after close reopens the conversation"`
-	X             XConfig        `yaml:"x"`
-	Slack         SlackConfig    `yaml:"slack"`
-	Dispatch      DispatchConfig `yaml:"dispatch"`
+	DatabaseURL    string           `yaml:"database_url" env:"XBRIDGE_DATABASE_URL" help:"sqlite:<path> or postgres://…"`
+	HTTPAddr       string           `yaml:"http_addr" env:"XBRIDGE_HTTP_ADDR" help:"address the HTTP server listens on"`
+	LogLevel       string           `yaml:"log_level" env:"XBRIDGE_LOG_LEVEL" help:"debug, info, warn or error"`
+	SendDelay      time.Duration    `yaml:"send_delay" env:"XBRIDGE_SEND_DELAY" help:"how long an agent's reply waits before going out (0 allowed)"`
+	NotePrefix     string           `yaml:"note_prefix" env:"XBRIDGE_NOTE_PREFIX" help:"thread messages starting with it stay internal"`
+	CommandPrefix  string           `yaml:"command_prefix" env:"XBRIDGE_COMMAND_PREFIX" help:"thread messages starting with it are commands"`
+	ReopenWindow   time.Duration    `yaml:"reopen_window" env:"XBRIDGE_REOPEN_WINDOW" help:"a customer message this soon after close reopens the conversation"`
+	ClosingMessage string           `yaml:"closing_message" env:"XBRIDGE_CLOSING_MESSAGE" help:"sent to the customer when a conversation is closed (empty: nothing is sent)"`
+	X              XConfig          `yaml:"x"`
+	Slack          SlackConfig      `yaml:"slack"`
+	Escalation     EscalationConfig `yaml:"escalation"`
+	Roles          RolesConfig      `yaml:"roles"`
+	Routing        RoutingConfig    `yaml:"routing"`
+	Dispatch       DispatchConfig   `yaml:"dispatch"`
+	// SavedReplies are reply templates by name, for reply-with; YAML only.
+	SavedReplies map[string]string `yaml:"saved_replies" help:"name: text; text may use {customer} {handle} {ticket} {agent}"`
+}
+
+// EscalationConfig is where escalations to engineering go.
+type EscalationConfig struct {
+	Channel string `yaml:"channel" env:"XBRIDGE_ESCALATION_CHANNEL" help:"engineering channel id (C…) for escalation threads"`
+	OnCall  string `yaml:"on_call" env:"XBRIDGE_ESCALATION_ON_CALL" help:"who an escalation mentions: a user group <!subteam^S…> or user <@U…>"`
+}
+
+// RolesConfig names who is what, as Slack user ids (U…), user group ids
+// (S…) or user group handles (@support). With none set, everyone in the
+// support channel is an agent.
+type RolesConfig struct {
+	Agents    []string `yaml:"agents" env:"XBRIDGE_ROLES_AGENTS" help:"comma-separated users or groups who answer customers"`
+	Engineers []string `yaml:"engineers" env:"XBRIDGE_ROLES_ENGINEERS" help:"comma-separated users or groups whose thread messages stay internal"`
+	Leads     []string `yaml:"leads" env:"XBRIDGE_ROLES_LEADS" help:"comma-separated users or groups who may also reassign and reopen late"`
+}
+
+// RoutingConfig picks the channel of new conversations and who gets them.
+type RoutingConfig struct {
+	AutoAssign string `yaml:"auto_assign" env:"XBRIDGE_AUTO_ASSIGN" help:"off, round_robin or least_open: give new conversations to an available agent (/xb available on)"`
+	// Rules are tried in order; the first match wins. YAML only.
+	Rules []RouteRule `yaml:"rules"`
+}
+
+// RouteRule sends matching new conversations to a channel.
+type RouteRule struct {
+	Account  string   `yaml:"account"`  // the X support account's user id
+	Language string   `yaml:"language"` // en, zh, ja, ko
+	Keywords []string `yaml:"keywords"` // any of them in the first message
+	Channel  string   `yaml:"channel"`
 }
 
 // XConfig is the X side: the support account and how events arrive.
@@ -211,6 +247,38 @@ func (c *Config) Validate() error {
 	if s.RatePerSecond < 0 {
 		add("slack.rate_per_second", "XBRIDGE_SLACK_RATE_PER_SECOND", "must be 0 (unlimited) or more")
 	}
+	for name, text := range c.SavedReplies {
+		if strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t") || strings.TrimSpace(text) == "" {
+			add("saved_replies."+name, "(YAML only)", "each saved reply needs a one-word name and a text")
+		}
+	}
+	if c.Escalation.OnCall != "" && !strings.HasPrefix(c.Escalation.OnCall, "<") {
+		add("escalation.on_call", "XBRIDGE_ESCALATION_ON_CALL", "write it in Slack markup: <!subteam^S0123> for a user group, <@U0123> for a person")
+	}
+	for _, r := range []struct {
+		key, env string
+		list     []string
+	}{{"roles.agents", "XBRIDGE_ROLES_AGENTS", c.Roles.Agents}, {"roles.engineers", "XBRIDGE_ROLES_ENGINEERS", c.Roles.Engineers},
+		{"roles.leads", "XBRIDGE_ROLES_LEADS", c.Roles.Leads}} {
+		for _, e := range r.list {
+			if !strings.HasPrefix(e, "@") && !strings.HasPrefix(e, "U") && !strings.HasPrefix(e, "W") && !strings.HasPrefix(e, "S") {
+				add(r.key, r.env, fmt.Sprintf("%q is neither a user id (U…), a user group id (S…) nor a group handle (@support)", e))
+			}
+		}
+	}
+	switch c.Routing.AutoAssign {
+	case "", "off", "round_robin", "least_open":
+	default:
+		add("routing.auto_assign", "XBRIDGE_AUTO_ASSIGN", "must be off, round_robin or least_open")
+	}
+	for i, r := range c.Routing.Rules {
+		if r.Channel == "" {
+			add(fmt.Sprintf("routing.rules[%d].channel", i), "(YAML only)", "every rule needs the channel id (C…) it routes to")
+		}
+		if r.Account == "" && r.Language == "" && len(r.Keywords) == 0 {
+			add(fmt.Sprintf("routing.rules[%d]", i), "(YAML only)", "a rule needs an account, a language or keywords to match; the default channel is slack.channel")
+		}
+	}
 	if c.Dispatch.Workers < 1 || c.Dispatch.MaxAttempts < 1 || c.Dispatch.Lease < 10*time.Second {
 		add("dispatch.workers", "XBRIDGE_DISPATCH_WORKERS", "workers and max_attempts must be at least 1 and lease at least 10s")
 	}
@@ -249,6 +317,14 @@ func (s setting) set(v string) error {
 			return fmt.Errorf("%q is not true or false", v)
 		}
 		s.field.SetBool(b)
+	case []string:
+		var list []string
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				list = append(list, item)
+			}
+		}
+		s.field.Set(reflect.ValueOf(list))
 	default:
 		return fmt.Errorf("unsupported setting type %s", s.field.Type())
 	}
@@ -265,6 +341,9 @@ func forEachSetting(v any, prefix string, fn func(setting)) {
 		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
 			forEachSetting(rv.Field(i).Addr().Interface(), key+".", fn)
 			continue
+		}
+		if f.Tag.Get("env") == "" {
+			continue // YAML only
 		}
 		fn(setting{key: key, env: f.Tag.Get("env"), help: f.Tag.Get("help"), secret: f.Tag.Get("secret") == "true", field: rv.Field(i)})
 	}

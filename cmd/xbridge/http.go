@@ -13,6 +13,7 @@ func (m *Main) routes() http.Handler {
 	mux.Handle("/x/webhook", m.X.WebhookHandler(m.Service, xObserver{m.Metrics}))
 	mux.Handle("POST /slack/events", m.Slack.EventsHandler(m.Service))
 	mux.Handle("POST /slack/interactions", m.Slack.InteractionsHandler(m.Service))
+	mux.Handle("POST /slack/commands", m.Slack.CommandsHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))

@@ -21,6 +21,7 @@ Usage:
   xbridge demo                 run the bridge against local simulators and print a transcript
   xbridge serve [--check]      run the bridge (--check: validate config and connectivity, then exit)
   xbridge migrate              apply the database schema
+  xbridge audit <ticket>       print who did what to a conversation, when
   xbridge manifest slack       print a Slack app manifest
   xbridge bench inbound        measure inbound throughput (see --help)
   xbridge version              print the build
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "manifest":
 		return runManifest(args[1:], stdout, stderr, getenv)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr, getenv)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-v":

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/xbridge/xbridge/adapters/sqlstore"
 	"github.com/xbridge/xbridge/adapters/x"
 	"github.com/xbridge/xbridge/bridge"
+	"github.com/xbridge/xbridge/commands"
 )
 
 // Main is a running xbridge: the store, the domain services, the adapters
@@ -92,6 +94,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Slack, err = slack.New(slack.Config{
 		APIURL: cfg.Slack.APIURL, BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken,
 		SigningSecret: cfg.Slack.SigningSecret, HTTPClient: m.HTTPClient,
+		Roles: slack.Roles{Agents: cfg.Roles.Agents, Engineers: cfg.Roles.Engineers, Leads: cfg.Roles.Leads},
 	}, m.Logger); err != nil {
 		return err
 	}
@@ -114,14 +117,33 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Workers: cfg.Dispatch.Workers, MaxAttempts: cfg.Dispatch.MaxAttempts, Lease: cfg.Dispatch.Lease,
 		Observe: m.Metrics,
 	}
+	m.Dispatcher.EngOnCall = cfg.Escalation.OnCall
 	m.Service = &bridge.Service{
 		Store: m.Store, Clock: m.Clock, Logger: m.Logger.With("component", "service"),
 		Rules:        x.Rules{},
 		ChatPlatform: "slack", ChatChannel: cfg.Slack.Channel,
 		SendDelay: cfg.SendDelay, NotePrefix: cfg.NotePrefix, CommandPrefix: cfg.CommandPrefix,
-		ReopenWindow: cfg.ReopenWindow,
-		Wake:         m.Dispatcher.Wake, Observe: m.Metrics,
+		ReopenWindow:   cfg.ReopenWindow,
+		Routes:         routes(cfg.Routing.Rules),
+		AutoAssign:     strings.TrimPrefix(cfg.Routing.AutoAssign, "off"),
+		Escalation:     bridge.Escalations{Platform: "slack", Channel: cfg.Escalation.Channel, OnCall: cfg.Escalation.OnCall},
+		ClosingMessage: cfg.ClosingMessage,
+		SavedReplies:   savedReplies(cfg.SavedReplies),
+		Roles: func(platform, id string) []bridge.Role {
+			if platform != "slack" {
+				return nil
+			}
+			return m.Slack.RolesOf(id)
+		},
+		Names: func(platform, id string) string {
+			if platform != "slack" {
+				return ""
+			}
+			return m.Slack.NameOf(id)
+		},
+		Wake: m.Dispatcher.Wake, Observe: m.Metrics,
 	}
+	m.Slack.SetCommands(commands.NewProcessor(cfg.CommandPrefix), commands.Service{Bridge: m.Service})
 
 	m.xOK, m.slackOK = errNotChecked, errNotChecked
 	if m.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
@@ -207,6 +229,9 @@ func (m *Main) Close() error {
 		m.cancel()
 	}
 	m.wg.Wait()
+	if m.Slack != nil {
+		m.Slack.Close()
+	}
 	if m.Store != nil {
 		if err := m.Store.Close(); err != nil {
 			return err
@@ -225,6 +250,26 @@ func (o xObserver) Ignored(via, reason string)          { o.m.Ignored("x", reaso
 func (o xObserver) Waited(what string, d time.Duration) { o.m.Waited("x:poll:"+what, d) }
 
 var errNotChecked = errors.New("not checked yet")
+
+// routes turns the configured routing rules into the domain's.
+func routes(rules []RouteRule) []bridge.Route {
+	out := make([]bridge.Route, 0, len(rules))
+	for _, r := range rules {
+		out = append(out, bridge.Route{Account: r.Account, Language: r.Language, Keywords: r.Keywords,
+			Platform: "slack", Channel: r.Channel})
+	}
+	return out
+}
+
+// savedReplies turns the configured templates into the domain's, by name.
+func savedReplies(m map[string]string) []bridge.SavedReply {
+	out := make([]bridge.SavedReply, 0, len(m))
+	for name, text := range m {
+		out = append(out, bridge.SavedReply{Name: name, Text: text})
+	}
+	slices.SortFunc(out, func(a, b bridge.SavedReply) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
 
 // runServe implements `xbridge serve [--check]`.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -292,7 +337,8 @@ func checkConfig(ctx context.Context, cfg Config, stdout io.Writer, logger *slog
 		}
 	}
 	if sl, err := slack.New(slack.Config{APIURL: cfg.Slack.APIURL, BotToken: cfg.Slack.BotToken,
-		AppToken: cfg.Slack.AppToken, SigningSecret: cfg.Slack.SigningSecret}, logger); err == nil {
+		AppToken: cfg.Slack.AppToken, SigningSecret: cfg.Slack.SigningSecret,
+		Roles: slack.Roles{Agents: cfg.Roles.Agents, Engineers: cfg.Roles.Engineers, Leads: cfg.Roles.Leads}}, logger); err == nil {
 		if err := sl.Check(ctx); err != nil {
 			problems = append(problems, "slack: "+err.Error())
 		}

@@ -1,0 +1,292 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/xbridge/xbridge/bridge"
+	"github.com/xbridge/xbridge/commands"
+)
+
+const (
+	// commandTimeout bounds running one command: one DB transaction.
+	commandTimeout = 10 * time.Second
+	// slashAnswerWithin is how long a slash command may run before Slack
+	// is answered without it (Slack waits 3 s); a later reply goes to the
+	// response_url.
+	slashAnswerWithin = 2500 * time.Millisecond
+	// maxReplyChars bounds the text of an answer to a command.
+	maxReplyChars = 3900
+)
+
+// commandSet is the command processor and the executor it runs commands
+// against.
+type commandSet struct {
+	p  *commands.Processor
+	ex commands.Executor
+}
+
+// SetCommands makes the adapter run commands with p against ex, from every
+// Slack input: thread messages starting with p.Prefix, the buttons and
+// select of cards and escalation cards (and any button whose action id is
+// commands.ButtonAction's), emoji reactions that p.FromReaction maps, and
+// the slash command (CommandsHandler, Socket Mode). Call it before serving;
+// without it, thread messages all go to the Handler and the slash command
+// answers that commands are off.
+func (a *Adapter) SetCommands(p *commands.Processor, ex commands.Executor) {
+	if p == nil || ex == nil {
+		a.cmds.Store(nil)
+		return
+	}
+	a.cmds.Store(&commandSet{p: p, ex: ex})
+}
+
+// loadCommands returns what SetCommands set, or nil.
+func (a *Adapter) loadCommands() *commandSet { return a.cmds.Load() }
+
+// invocation starts an Invocation of a Slack user, with their name and
+// roles.
+func (a *Adapter) invocation(ctx context.Context, src commands.Source, userID string) commands.Invocation {
+	return commands.Invocation{
+		Source: src, Platform: platformName,
+		ActorID: userID, ActorName: a.userName(ctx, userID), Roles: a.RolesOf(userID),
+	}
+}
+
+// runCommand runs text as inv describes. It returns the reply and the code
+// of the executor's error, if it refused ("" when it did not, or was not
+// reached).
+func (a *Adapter) runCommand(ctx context.Context, cs *commandSet, inv commands.Invocation, text string) (commands.Reply, string) {
+	tap := &errorTap{ex: cs.ex}
+	reply := cs.p.Run(ctx, tap, inv, text)
+	code := tap.code()
+	a.logger.Debug("slack command run", "source", string(inv.Source), "text", text, "actor", inv.ActorID,
+		"channel", inv.Channel, "thread", inv.ThreadID, "conversation", inv.ConversationID, "event_id", inv.EventID, "refused", code)
+	return reply, code
+}
+
+// replyText renders a command's reply for Slack: escaped, not too long.
+func replyText(r commands.Reply) string {
+	return escape(truncate(strings.TrimSpace(r.Text), maxReplyChars))
+}
+
+// ephemeral shows text (already Slack markup) to one user, in the thread
+// threadTS when it is not empty.
+func (a *Adapter) ephemeral(ctx context.Context, channel, userID, threadTS, text string) {
+	opts := []slackapi.MsgOption{slackapi.MsgOptionText(text, false)}
+	if threadTS != "" {
+		opts = append(opts, slackapi.MsgOptionTS(threadTS))
+	}
+	if _, err := a.api.PostEphemeralContext(ctx, channel, userID, opts...); err != nil {
+		a.logger.Warn("slack ephemeral answer failed", "channel", channel, "user", userID, "err", err)
+	}
+}
+
+// respond answers through a response_url, ephemerally; it reports whether
+// Slack took the answer.
+func (a *Adapter) respond(ctx context.Context, responseURL, threadTS, text string) bool {
+	if responseURL == "" {
+		return false
+	}
+	err := slackapi.PostWebhookCustomHTTPContext(ctx, responseURL, a.cfg.HTTPClient, &slackapi.WebhookMessage{
+		ResponseType: slackapi.ResponseTypeEphemeral, Text: text, ThreadTimestamp: threadTS,
+	})
+	if err != nil {
+		a.logger.Warn("slack response_url answer failed", "err", err)
+		return false
+	}
+	return true
+}
+
+// slashAnswer is the answer to a slash command in the HTTP body or the
+// Socket Mode acknowledgement.
+type slashAnswer struct {
+	ResponseType string `json:"response_type"`
+	Text         string `json:"text"`
+}
+
+// runSlash runs a slash command and returns the answer to give Slack at
+// once: nil when there is nothing to show, or when the command took longer
+// than slashAnswerWithin (its reply then goes to the response_url).
+func (a *Adapter) runSlash(sc slackapi.SlashCommand) *slashAnswer {
+	cs := a.loadCommands()
+	if cs == nil {
+		return &slashAnswer{ResponseType: slackapi.ResponseTypeEphemeral, Text: "Commands are not available on this bridge."}
+	}
+	done := make(chan commands.Reply, 1)
+	a.goBackground(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+		defer cancel()
+		inv := a.invocation(ctx, commands.SourceSlash, sc.UserID)
+		inv.Channel, inv.EventID = sc.ChannelID, sc.TriggerID
+		reply, _ := a.runCommand(ctx, cs, inv, sc.Text)
+		done <- reply
+	})
+	t := time.NewTimer(slashAnswerWithin)
+	defer t.Stop()
+	select {
+	case reply := <-done:
+		if strings.TrimSpace(reply.Text) == "" {
+			return nil
+		}
+		return &slashAnswer{ResponseType: slackapi.ResponseTypeEphemeral, Text: replyText(reply)}
+	case <-t.C:
+	}
+	a.logger.Warn("slack slash command slow; answering by response_url", "user", sc.UserID, "text", sc.Text)
+	a.goBackground(func() {
+		reply := <-done
+		if strings.TrimSpace(reply.Text) == "" {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
+		defer cancel()
+		if !a.respond(ctx, sc.ResponseURL, "", replyText(reply)) {
+			a.ephemeral(ctx, sc.ChannelID, sc.UserID, "", replyText(reply))
+		}
+	})
+	return nil
+}
+
+// CommandsHandler serves the slash command's request URL
+// (POST /slack/commands): it verifies the signature like EventsHandler,
+// runs the command and answers ephemerally in the HTTP response. Slack
+// gives no thread_ts: the command names its ticket ("/xb tag billing #42")
+// and "/xb" alone lists the caller's conversations.
+func (a *Adapter) CommandsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := a.verifiedBody(w, r)
+		if !ok {
+			return
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil || form.Get("user_id") == "" || form.Get("channel_id") == "" {
+			http.Error(w, "malformed slash command", http.StatusBadRequest)
+			return
+		}
+		sc := slackapi.SlashCommand{
+			TeamID: form.Get("team_id"), ChannelID: form.Get("channel_id"), ChannelName: form.Get("channel_name"),
+			UserID: form.Get("user_id"), UserName: form.Get("user_name"), Command: form.Get("command"),
+			Text: form.Get("text"), ResponseURL: form.Get("response_url"), TriggerID: form.Get("trigger_id"),
+			APIAppID: form.Get("api_app_id"),
+		}
+		answer := a.runSlash(sc)
+		if answer == nil {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(answer)
+	})
+}
+
+// errorTap passes calls to an Executor and remembers the code of the first
+// error it returned, so that the adapter can tell "this is not a ticket
+// thread" (ENOTFOUND) from other refusals.
+type errorTap struct {
+	ex commands.Executor
+
+	mu    sync.Mutex
+	first string
+}
+
+var _ commands.Executor = (*errorTap)(nil)
+
+func (t *errorTap) note(err error) error {
+	if err != nil {
+		t.mu.Lock()
+		if t.first == "" {
+			t.first = bridge.ErrorCode(err)
+		}
+		t.mu.Unlock()
+	}
+	return err
+}
+
+func (t *errorTap) code() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.first
+}
+
+func (t *errorTap) Claim(ctx context.Context, inv commands.Invocation) error {
+	return t.note(t.ex.Claim(ctx, inv))
+}
+
+func (t *errorTap) Unclaim(ctx context.Context, inv commands.Invocation) error {
+	return t.note(t.ex.Unclaim(ctx, inv))
+}
+
+func (t *errorTap) Assign(ctx context.Context, inv commands.Invocation, userRef string) error {
+	return t.note(t.ex.Assign(ctx, inv, userRef))
+}
+
+func (t *errorTap) Tag(ctx context.Context, inv commands.Invocation, tags []string) error {
+	return t.note(t.ex.Tag(ctx, inv, tags))
+}
+
+func (t *errorTap) Untag(ctx context.Context, inv commands.Invocation, tags []string) error {
+	return t.note(t.ex.Untag(ctx, inv, tags))
+}
+
+func (t *errorTap) SetPriority(ctx context.Context, inv commands.Invocation, p bridge.Priority) error {
+	return t.note(t.ex.SetPriority(ctx, inv, p))
+}
+
+func (t *errorTap) Pending(ctx context.Context, inv commands.Invocation) error {
+	return t.note(t.ex.Pending(ctx, inv))
+}
+
+func (t *errorTap) Close(ctx context.Context, inv commands.Invocation, reason string) error {
+	return t.note(t.ex.Close(ctx, inv, reason))
+}
+
+func (t *errorTap) Reopen(ctx context.Context, inv commands.Invocation) error {
+	return t.note(t.ex.Reopen(ctx, inv))
+}
+
+func (t *errorTap) Note(ctx context.Context, inv commands.Invocation, text string) error {
+	return t.note(t.ex.Note(ctx, inv, text))
+}
+
+func (t *errorTap) Reply(ctx context.Context, inv commands.Invocation, text string) error {
+	return t.note(t.ex.Reply(ctx, inv, text))
+}
+
+func (t *errorTap) Escalate(ctx context.Context, inv commands.Invocation, summary string) error {
+	return t.note(t.ex.Escalate(ctx, inv, summary))
+}
+
+func (t *errorTap) Resolve(ctx context.Context, inv commands.Invocation, text string) error {
+	return t.note(t.ex.Resolve(ctx, inv, text))
+}
+
+func (t *errorTap) Status(ctx context.Context, inv commands.Invocation) (string, error) {
+	s, err := t.ex.Status(ctx, inv)
+	return s, t.note(err)
+}
+
+func (t *errorTap) ReplyWith(ctx context.Context, inv commands.Invocation, name string) (string, error) {
+	s, err := t.ex.ReplyWith(ctx, inv, name)
+	return s, t.note(err)
+}
+
+func (t *errorTap) SavedReplies(ctx context.Context, inv commands.Invocation) ([]string, error) {
+	s, err := t.ex.SavedReplies(ctx, inv)
+	return s, t.note(err)
+}
+
+func (t *errorTap) SetAvailable(ctx context.Context, inv commands.Invocation, on bool) error {
+	return t.note(t.ex.SetAvailable(ctx, inv, on))
+}
+
+func (t *errorTap) ListMine(ctx context.Context, inv commands.Invocation) (string, error) {
+	s, err := t.ex.ListMine(ctx, inv)
+	return s, t.note(err)
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfigLayersFileThenEnvironment(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "xbridge.yaml")
+	os.WriteFile(file, []byte(`
+database_url: postgres://db/x
+send_delay: 5s
+x:
+  user_id: "1000"
+  ingest: both
+slack:
+  channel: C1
+roles:
+  agents: [U1, "@support"]
+saved_replies:
+  refund: "Hi {customer}, your refund is on its way."
+`), 0o600)
+	secret := filepath.Join(dir, "token")
+	os.WriteFile(secret, []byte("xoxb-from-file\n"), 0o600)
+	cfg, err := LoadConfig(file, envOf(map[string]string{
+		"XBRIDGE_SEND_DELAY":           "0s",
+		"XBRIDGE_SLACK_BOT_TOKEN_FILE": secret,
+		"XBRIDGE_ROLES_LEADS":          "U9, @leads ,",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what      string
+		got, want any
+	}{
+		{"database_url from the file", cfg.DatabaseURL, "postgres://db/x"},
+		{"send_delay from the environment", cfg.SendDelay, time.Duration(0)},
+		{"bot token from a file", cfg.Slack.BotToken, "xoxb-from-file"},
+		{"ingest", cfg.X.Ingest, "both"},
+		{"default kept", cfg.NotePrefix, "//"},
+		{"agents list", strings.Join(cfg.Roles.Agents, ","), "U1,@support"},
+		{"leads from a comma list", strings.Join(cfg.Roles.Leads, ","), "U9,@leads"},
+		{"saved reply", cfg.SavedReplies["refund"], "Hi {customer}, your refund is on its way."},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
+		}
+	}
+}
+
+func TestLoadConfigNamesTheKeyAndTheFix(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want []string
+	}{
+		{"bad duration in the environment", "", map[string]string{"XBRIDGE_SEND_DELAY": "ten seconds"},
+			[]string{"send_delay (XBRIDGE_SEND_DELAY", "10s"}},
+		{"bad number", "", map[string]string{"XBRIDGE_DISPATCH_WORKERS": "many"},
+			[]string{"dispatch.workers (XBRIDGE_DISPATCH_WORKERS", "whole number"}},
+		{"two problems at once", "", map[string]string{"XBRIDGE_SEND_DELAY": "x", "XBRIDGE_DISPATCH_LEASE": "y"},
+			[]string{"send_delay", "dispatch.lease", "2 problem"}},
+		{"unknown key in the file", "slack:\n  chanel: C1\n", nil, []string{"chanel", "key names"}},
+	} {
+		path := ""
+		if tc.yaml != "" {
+			path = filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
+			os.WriteFile(path, []byte(tc.yaml), 0o600)
+		}
+		_, err := LoadConfig(path, envOf(tc.env))
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error lacks %q:\n%v", tc.name, w, err)
+			}
+		}
+	}
+}
+
+func TestValidateListsEveryProblem(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.X.UserID = "@acme"
+	cfg.Slack.BotToken = "xoxp-user-token"
+	cfg.SendDelay = -time.Second
+	cfg.Escalation.OnCall = "@eng-oncall"
+	cfg.Roles.Leads = []string{"lena"}
+	err := cfg.Validate()
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{
+		"x.user_id (XBRIDGE_X_USER_ID): must be the numeric user id",
+		"x.access_token (XBRIDGE_X_ACCESS_TOKEN): X credentials are required",
+		"x.consumer_secret (XBRIDGE_X_CONSUMER_SECRET): required for webhook ingest",
+		"slack.bot_token (XBRIDGE_SLACK_BOT_TOKEN): must be a bot token starting with xoxb-",
+		"slack.signing_secret (XBRIDGE_SLACK_SIGNING_SECRET)",
+		"slack.channel (XBRIDGE_SLACK_CHANNEL)",
+		"send_delay (XBRIDGE_SEND_DELAY)",
+		"escalation.on_call (XBRIDGE_ESCALATION_ON_CALL)",
+		`roles.leads (XBRIDGE_ROLES_LEADS): "lena"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("validation lacks %q", want)
+		}
+	}
+}
