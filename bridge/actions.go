@@ -151,8 +151,11 @@ func (s *Service) Assign(ctx context.Context, a Action, userRef string) error {
 		name = s.Names(a.Platform, id)
 	}
 	return s.act(ctx, a, func(tx Tx, conv *Conversation, _ *Escalation) error {
-		if conv.AssigneeID == id {
+		switch {
+		case conv.AssigneeID == id:
 			return Errorf(ECONFLICT, "%s is already assigned to them.", conv.Ticket())
+		case conv.AssigneeID != "" && conv.AssigneeID != a.ID && !a.Has(RoleLead):
+			return Errorf(EFORBIDDEN, "%s is %s's; a lead can reassign it.", conv.Ticket(), nameOr(conv.AssigneeName, conv.AssigneeID))
 		}
 		before := conv.AssigneeName
 		conv.AssigneeID, conv.AssigneeName = id, nameOr(name, id)

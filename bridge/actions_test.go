@@ -102,6 +102,8 @@ func TestClaimUnclaimAndAssign(t *testing.T) {
 	wantCode(t, h.svc.Claim(h.ctx, alice), bridge.ECONFLICT)
 	wantCode(t, h.svc.Claim(h.ctx, bob), bridge.EFORBIDDEN)
 	wantCode(t, h.svc.Unclaim(h.ctx, h.as("U2", "Bob", bridge.RoleAgent)), bridge.EFORBIDDEN)
+	// Assigning oneself what someone else works is a takeover: a lead's call.
+	wantCode(t, h.svc.Assign(h.ctx, h.as("U2", "Bob", bridge.RoleAgent), "<@U2>"), bridge.EFORBIDDEN)
 
 	// Assigning someone else needs a lead, a real mention and an agent.
 	wantCode(t, h.svc.Assign(h.ctx, h.as("U2", "Bob", bridge.RoleAgent), "<@U4>"), bridge.EFORBIDDEN)

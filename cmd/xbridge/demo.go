@@ -17,6 +17,7 @@ import (
 
 	"github.com/xbridge/xbridge/adapters/slack/slacksim"
 	"github.com/xbridge/xbridge/adapters/x/xsim"
+	"github.com/xbridge/xbridge/commands"
 )
 
 // Identities in the demo's simulated world.
@@ -25,6 +26,8 @@ const (
 	demoSupportHandle = "acme_help"
 	demoChannel       = "C0SUPPORT"
 	demoAgent         = "U0BOB"
+	demoEngineer      = "U0EVE"
+	demoEngChannel    = "C0ENG"
 )
 
 // sims is a simulated X and Slack, served on loopback.
@@ -67,7 +70,9 @@ func startSims(xRateLimits, slackRateLimits bool) (*sims, error) {
 		return nil, fmt.Errorf("slack simulator: %w", err)
 	}
 	ss.AddChannel(demoChannel, "support")
-	ss.AddUser(slacksim.User{ID: demoAgent, Name: "bob", RealName: "Bob (Support)"})
+	ss.AddChannel(demoEngChannel, "engineering")
+	ss.AddUser(slacksim.User{ID: demoAgent, Name: "Bob", RealName: "Bob (Support)"})
+	ss.AddUser(slacksim.User{ID: demoEngineer, Name: "Eve", RealName: "Eve (Engineering)"})
 	xsrv := httptest.NewServer(xs)
 	ssrv := httptest.NewServer(ss)
 	return &sims{X: xs, Slack: ss, XURL: xsrv.URL, SlackURL: ssrv.URL,
@@ -87,6 +92,9 @@ func simConfig(s *sims, databaseURL string) Config {
 	cfg.Slack.APIURL = s.SlackURL + "/api/"
 	cfg.Slack.BotToken, cfg.Slack.AppToken, cfg.Slack.SigningSecret = demoCreds.bot, demoCreds.app, demoCreds.signing
 	cfg.Slack.Channel = demoChannel
+	cfg.Roles = RolesConfig{Agents: []string{demoAgent}, Engineers: []string{demoEngineer}}
+	cfg.Escalation = EscalationConfig{Channel: demoEngChannel, OnCall: "<!subteam^S0ENGONCALL>"}
+	cfg.ClosingMessage = "Thanks for contacting Acme support! Reply here any time."
 	return cfg
 }
 
@@ -178,13 +186,13 @@ func observeSims(s *sims, tr *transcript) {
 		case !c.OK:
 			tr.printf("Slack  %s failed: %s", c.Method, c.Error)
 		case c.Method == "chat.postMessage" && c.Params.Get("thread_ts") == "":
-			tr.printf("Slack  #support: new thread with card — %s", oneLine(c.Params.Get("text")))
+			tr.printf("Slack  %s: new thread with card — %s", channelName(c.Params.Get("channel")), oneLine(c.Params.Get("text")))
 		case c.Method == "chat.postMessage":
 			who := c.Params.Get("username")
 			if who == "" {
 				who = "xbridge"
 			}
-			tr.printf("Slack  #support › thread: [%s] %s", who, oneLine(strings.TrimPrefix(c.Params.Get("text"), who+": ")))
+			tr.printf("Slack  %s › thread: [%s] %s", channelName(c.Params.Get("channel")), who, oneLine(strings.TrimPrefix(c.Params.Get("text"), who+": ")))
 		case c.Method == "chat.update":
 			tr.printf("Slack  card edited in place — %s", oneLine(c.Params.Get("text")))
 		case c.Method == "reactions.add":
@@ -212,6 +220,13 @@ func observeSims(s *sims, tr *transcript) {
 			tr.printf("X      %s answered %d", r.Path, r.Status)
 		}
 	})
+}
+
+func channelName(id string) string {
+	if id == demoEngChannel {
+		return "#engineering"
+	}
+	return "#support"
 }
 
 func oneLine(s string) string {
@@ -335,6 +350,54 @@ func (d *demo) script() error {
 	}
 	if err := d.waitFor("the DM after the reset", func() bool { return len(s.X.DMsTo("2001")) == 2 }); err != nil {
 		return err
+	}
+
+	tr.step("7. Triage: Bob claims the conversation from the card and tags it in the thread")
+	s.Slack.ClickButton(demoAgent, demoChannel, thread, commands.ButtonAction("claim"), "#1")
+	if err := d.waitFor("the claim", func() bool { return threadSays(s.Slack.Thread(demoChannel, thread), "claimed this") }); err != nil {
+		return err
+	}
+	s.Slack.PostAsUser(demoAgent, demoChannel, thread, "!tag shipping address-change")
+	if err := d.waitFor("the tags", func() bool { return threadSays(s.Slack.Thread(demoChannel, thread), "tagged this") }); err != nil {
+		return err
+	}
+
+	tr.step("8. Escalation: engineering answers in its own thread; support sees it as an internal note")
+	s.Slack.PostAsUser(demoAgent, demoChannel, thread, "!escalate courier API rejects the new address")
+	var eng string
+	if err := d.waitFor("the escalation thread", func() bool {
+		if roots := s.Slack.Roots(demoEngChannel); len(roots) > 0 {
+			eng = roots[0].TS
+		}
+		return eng != ""
+	}); err != nil {
+		return err
+	}
+	s.Slack.PostAsUser(demoEngineer, demoEngChannel, eng, "Courier API needed the unit number; fixed and re-sent the update.")
+	if err := d.waitFor("the mirrored note", func() bool {
+		return threadSays(s.Slack.Thread(demoChannel, thread), "Courier API needed the unit number")
+	}); err != nil {
+		return err
+	}
+	s.Slack.PostAsUser(demoEngineer, demoEngChannel, eng, "!resolve address updated")
+	if err := d.waitFor("the resolution", func() bool { return threadSays(s.Slack.Thread(demoChannel, thread), "resolved the escalation") }); err != nil {
+		return err
+	}
+
+	tr.step("9. Bob closes the conversation; the customer gets the closing message")
+	s.Slack.ClickButton(demoAgent, demoChannel, thread, commands.ButtonAction("close"), "#1")
+	if err := d.waitFor("the closing message", func() bool { return len(s.X.DMsTo("2001")) == 3 }); err != nil {
+		return err
+	}
+	if err := d.waitFor("the close notice", func() bool { return threadSays(s.Slack.Thread(demoChannel, thread), "closed this") }); err != nil {
+		return err
+	}
+	status := s.Slack.SlashCommand(demoAgent, demoChannel, "/xb", "status #1")
+	if len(status) > 0 {
+		tr.printf("Slack  /xb status #1 (only Bob sees this):")
+		for _, line := range strings.Split(status[0].Text, "\n") {
+			tr.say("           %s", line)
+		}
 	}
 	return nil
 }

@@ -20,6 +20,13 @@ func TestDemoRunsTheWholeStory(t *testing.T) {
 		"thread messages before 3, after 3",
 		"answered 429 Too Many Requests",
 		"Queued: X send limit",
+		"Bob claimed this.",
+		"Bob tagged this address-change, shipping.",
+		"#engineering: new thread with card",
+		"Engineering · Eve: Courier API needed the unit number",
+		"Engineering resolved the escalation (Eve): address updated",
+		`DM sent to user 2001: "Thanks for contacting Acme support!`,
+		"Bob closed this.",
 		"every request was valid",
 	} {
 		if !strings.Contains(out.String(), want) {
