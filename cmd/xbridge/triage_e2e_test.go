@@ -201,7 +201,7 @@ func TestAuditCommandPrintsTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatalf("audit: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "claim") || !strings.Contains(out.String(), "button") || !strings.Contains(out.String(), "bob") {
+	if !strings.Contains(out.String(), "claim") || !strings.Contains(out.String(), "button") || !strings.Contains(strings.ToLower(out.String()), "bob") {
 		t.Fatalf("audit output:\n%s", out.String())
 	}
 }
