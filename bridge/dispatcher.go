@@ -1,10 +1,12 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -266,6 +268,9 @@ func (d *Dispatcher) attempt(ctx context.Context, it *OutboxItem, snap *Snapshot
 // record writes a batch of outcomes in one transaction; if that fails, one
 // transaction each, so one bad outcome cannot hold back the others.
 func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
+	// Conversations are locked in id order, here as everywhere one
+	// transaction locks several, so concurrent recorders cannot deadlock.
+	slices.SortFunc(batch, func(a, b outcome) int { return cmp.Compare(a.it.ConversationID, b.it.ConversationID) })
 	var delivered []outcome
 	apply := func(tx Tx, o outcome) error {
 		err := d.apply(ctx, tx, o)
@@ -306,10 +311,15 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 	}
 }
 
-// apply records one outcome inside tx. Its first statement is the guarded
+// apply records one outcome inside tx. It first locks the item's
+// conversation — the order every transaction takes its locks in:
+// conversation, then outbox items and messages — then makes the guarded
 // update of the item, so an ECONFLICT leaves nothing half-written.
 func (d *Dispatcher) apply(ctx context.Context, tx Tx, o outcome) error {
 	it := o.it
+	if _, err := tx.Conversation(ctx, it.ConversationID); err != nil {
+		return err
+	}
 	switch {
 	case o.paced > 0:
 		d.observeWait(it.Lane, o.paced)
@@ -814,6 +824,9 @@ func (d *Dispatcher) recoverItem(ctx context.Context, it *OutboxItem) error {
 		d.Logger.Warn("reconcile send", "outbox_id", it.ID, "err", err)
 	}
 	return d.Store.InTx(ctx, func(tx Tx) error {
+		if _, err := tx.Conversation(ctx, it.ConversationID); err != nil { // lock order: conversation first
+			return err
+		}
 		if found {
 			items, err := completeSend(ctx, tx, d.Clock.Now(), it, OutboxInflight, id, claimed)
 			if err != nil {

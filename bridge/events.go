@@ -40,6 +40,11 @@ type ChatMessage struct {
 	UserName  string
 	Roles     []Role // the author's roles; only agents' plain replies reach the customer
 	Text      string
+	// InBotThread says the thread's root was posted by the bridge. Such a
+	// thread the store does not know yet is one whose card is still being
+	// recorded: the event is refused as unavailable so the platform
+	// delivers it again, instead of being dropped.
+	InBotThread bool
 }
 
 // ChatEdit is an edit of a chat message.

@@ -63,11 +63,12 @@ const (
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC() }
 
-// inTx runs fn in a transaction, retrying once on ECONFLICT (two events
-// racing to create the same conversation), and wakes the dispatcher after.
+// inTx runs fn in a transaction, retrying on ECONFLICT (two events racing
+// to create the same conversation, a deadlock the database broke), and
+// wakes the dispatcher after.
 func (s *Service) inTx(ctx context.Context, fn func(tx Tx) error) error {
 	var err error
-	for attempt := 0; attempt < 2; attempt++ {
+	for attempt := 0; attempt < 3; attempt++ {
 		err = s.Store.InTx(ctx, fn)
 		if ErrorCode(err) != ECONFLICT {
 			break
@@ -405,6 +406,9 @@ func (s *Service) recordReply(ctx context.Context, tx Tx, conv *Conversation, m 
 func (s *Service) recordEngineerMessage(ctx context.Context, tx Tx, m ChatMessage, out *Outcome) error {
 	esc, err := tx.EscalationByThread(ctx, m.Platform, m.Channel, m.ThreadID)
 	if ErrorCode(err) == ENOTFOUND {
+		if m.InBotThread {
+			return Errorf(EUNAVAILABLE, "the thread %s is not recorded yet; deliver the message again", m.ThreadID)
+		}
 		*out = OutcomeIgnored
 		return nil
 	} else if err != nil {

@@ -523,3 +523,24 @@ func TestAgentAnsweringTheMomentTheThreadAppearsIsHeard(t *testing.T) {
 		t.Fatalf("dms = %+v", dms)
 	}
 }
+
+func TestReplyInAnUnrecordedBridgeThreadIsRedeliveredNotDropped(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	m := bridge.ChatMessage{Platform: "slack", EventID: "early", Channel: "C1", ThreadID: "T-not-yet",
+		MessageID: "M1", UserID: "U1", Text: "hello"}
+	out, err := h.svc.HandleChatMessage(h.ctx, m)
+	if err != nil || out != bridge.OutcomeIgnored {
+		t.Fatalf("a thread nobody knows: %v, %v; want ignored", out, err)
+	}
+	m.EventID, m.InBotThread = "early-2", true
+	_, err = h.svc.HandleChatMessage(h.ctx, m)
+	if bridge.ErrorCode(err) != bridge.EUNAVAILABLE {
+		t.Fatalf("a thread under the bridge's own message: %v; want unavailable so it is delivered again", err)
+	}
+	// The redelivery is not mistaken for a duplicate once the thread exists.
+	_, err = h.svc.HandleChatMessage(h.ctx, m)
+	if bridge.ErrorCode(err) != bridge.EUNAVAILABLE {
+		t.Fatalf("second try: %v", err)
+	}
+}

@@ -326,6 +326,10 @@ func convertEvent(ev slackevents.EventsAPIEvent, self identity, mention func(str
 			MessageID: m.TimeStamp,
 			UserID:    m.User,
 			Text:      plainText(m.Text, mention),
+			// A thread under one of the bridge's own messages is a ticket
+			// or escalation thread, even if its record is still being
+			// written.
+			InBotThread: self.UserID != "" && parentUser(cb) == self.UserID,
 		}, Raw: m.Text}, ""
 	case "message_changed":
 		nm := m.Message
@@ -448,4 +452,17 @@ func convertMarkup(s string, mention func(string) string, keepUsers bool) string
 		return label + " (" + url + ")"
 	})
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}
+
+// parentUser returns the parent_user_id of a thread reply's event, which
+// slackevents.MessageEvent does not carry.
+func parentUser(cb *slackevents.EventsAPICallbackEvent) string {
+	if cb == nil || cb.InnerEvent == nil {
+		return ""
+	}
+	var ev struct {
+		ParentUserID string `json:"parent_user_id"`
+	}
+	_ = json.Unmarshal(*cb.InnerEvent, &ev)
+	return ev.ParentUserID
 }

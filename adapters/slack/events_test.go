@@ -44,7 +44,7 @@ func TestConvertEvent(t *testing.T) {
 			}`),
 			want: chatEvent{Message: &bridge.ChatMessage{
 				Platform: "slack", EventID: "Ev01", Channel: "C0SUPPORT", ThreadID: "1741944360.000100",
-				MessageID: "1741944400.000200", UserID: "UAGENT1",
+				MessageID: "1741944400.000200", UserID: "UAGENT1", InBotThread: true,
 				Text: "Hi Jane, we are on it & will DM you <3 status page (https://status.example.com)",
 			}, Raw: "Hi Jane, we are on it &amp; will DM you &lt;3 <https://status.example.com|status page>"},
 		},

@@ -512,7 +512,8 @@ func TestHTTPEvents(t *testing.T) {
 		t.Fatalf("handled %d messages, want only the agent's: %+v", len(msgs), msgs)
 	}
 	want := bridge.ChatMessage{Platform: "slack", EventID: msgs[0].EventID, Channel: testChannel, ThreadID: thread,
-		MessageID: ts, UserID: testAgent, UserName: "alice", Roles: []bridge.Role{bridge.RoleAgent}, Text: "Hi Jane"}
+		MessageID: ts, UserID: testAgent, UserName: "alice", Roles: []bridge.Role{bridge.RoleAgent}, Text: "Hi Jane",
+		InBotThread: true}
 	if !reflect.DeepEqual(msgs[0], want) || want.EventID == "" {
 		t.Errorf("message = %+v, want %+v", msgs[0], want)
 	}

@@ -174,12 +174,22 @@ func (db *DB) withTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error
 		if rerr := stx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			db.logger.Warn("rollback failed", "err", rerr)
 		}
-		return err
+		return db.transient(err)
 	}
 	if err := stx.Commit(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
+		return db.transient(fmt.Errorf("commit transaction: %w", err))
 	}
 	return nil
+}
+
+// transient marks an error of a transaction that lost a race (deadlock,
+// serialization failure, busy database) as ECONFLICT: running it again
+// may succeed, and callers that retry conflicts do.
+func (db *DB) transient(err error) error {
+	if db.dialect.isTransient(err) {
+		return &bridge.Error{Code: bridge.ECONFLICT, Message: "concurrent update; try again", Err: err}
+	}
+	return err
 }
 
 // tx is the bridge.Tx of InTx.

@@ -26,6 +26,10 @@ type dialect interface {
 	lockMigrations(ctx context.Context, tx *sqlx.Tx) error
 	// isUniqueViolation reports whether err is a unique-constraint failure.
 	isUniqueViolation(err error) bool
+	// isTransient reports whether err says the transaction lost a race
+	// (deadlock, serialization failure, busy database) and may succeed
+	// if run again.
+	isTransient(err error) bool
 }
 
 // The claim selects the due pending items no other item of their seq_key
@@ -65,6 +69,11 @@ func (sqliteDialect) lockRow() string     { return "" }
 // exclude each other.
 func (sqliteDialect) lockMigrations(context.Context, *sqlx.Tx) error { return nil }
 
+func (sqliteDialect) isTransient(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_BUSY || e.Code()&0xff == sqlite3.SQLITE_LOCKED)
+}
+
 func (sqliteDialect) isUniqueViolation(err error) bool {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
@@ -84,6 +93,11 @@ func (postgresDialect) lockRow() string     { return " FOR UPDATE" }
 func (postgresDialect) lockMigrations(ctx context.Context, tx *sqlx.Tx) error {
 	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockKey))
 	return err
+}
+
+func (postgresDialect) isTransient(err error) bool {
+	var e *pq.Error
+	return errors.As(err, &e) && (e.Code == pqerror.TRDeadlockDetected || e.Code == pqerror.TRSerializationFailure)
 }
 
 func (postgresDialect) isUniqueViolation(err error) bool {
