@@ -175,6 +175,9 @@ func (s *Service) Tag(ctx context.Context, a Action, tags []string) error {
 		if after == before {
 			return Errorf(ECONFLICT, "%s already has %s.", conv.Ticket(), strings.Join(normalizeTags(tags), ", "))
 		}
+		if _, err := s.updateSLA(ctx, tx, conv, slaPolicyChanged); err != nil {
+			return err
+		}
 		return s.changed(ctx, tx, conv, a, "tag", before, after,
 			fmt.Sprintf("%s tagged this %s.", a.Label(), strings.Join(normalizeTags(tags), ", ")))
 	})
@@ -191,6 +194,9 @@ func (s *Service) Untag(ctx context.Context, a Action, tags []string) error {
 		}
 		before := strings.Join(conv.Tags, " ")
 		conv.Tags = slices.DeleteFunc(slices.Clone(conv.Tags), func(t string) bool { return slices.Contains(drop, t) })
+		if _, err := s.updateSLA(ctx, tx, conv, slaPolicyChanged); err != nil {
+			return err
+		}
 		return s.changed(ctx, tx, conv, a, "untag", before, strings.Join(conv.Tags, " "),
 			fmt.Sprintf("%s removed the tag %s.", a.Label(), strings.Join(drop, ", ")))
 	})
@@ -216,6 +222,9 @@ func (s *Service) SetPriority(ctx context.Context, a Action, p Priority) error {
 		}
 		before := conv.Priority
 		conv.Priority = p
+		if _, err := s.updateSLA(ctx, tx, conv, slaPolicyChanged); err != nil {
+			return err
+		}
 		return s.changed(ctx, tx, conv, a, "priority", string(before), string(p),
 			fmt.Sprintf("%s set the priority to %s.", a.Label(), p))
 	})
@@ -233,6 +242,9 @@ func (s *Service) Pending(ctx context.Context, a Action) error {
 		}
 		before := conv.Status
 		conv.Status = StatusPending
+		if _, err := s.updateSLA(ctx, tx, conv, slaPending); err != nil {
+			return err
+		}
 		return s.changed(ctx, tx, conv, a, "pending", string(before), string(StatusPending),
 			a.Label()+" marked this as waiting on the customer.")
 	})
@@ -249,6 +261,9 @@ func (s *Service) Close(ctx context.Context, a Action, reason string) error {
 		before := conv.Status
 		now := s.now()
 		conv.Status, conv.ClosedAt, conv.ClosedByName, conv.CloseReason = StatusClosed, now, a.Label(), reason
+		if _, err := s.updateSLA(ctx, tx, conv, slaClosed); err != nil {
+			return err
+		}
 		notice := a.Label() + " closed this."
 		if reason != "" {
 			notice = fmt.Sprintf("%s closed this: %s", a.Label(), reason)
@@ -294,6 +309,9 @@ func (s *Service) Reopen(ctx context.Context, a Action) error {
 			return Errorf(EFORBIDDEN, "%s was closed more than %s ago: `reopen` needs the lead role.", conv.Ticket(), roundWait(s.ReopenWindow))
 		}
 		conv.Status, conv.ClosedAt, conv.ClosedByName, conv.CloseReason = StatusOpen, time.Time{}, "", ""
+		if _, err := s.updateSLA(ctx, tx, conv, slaRestarted); err != nil {
+			return err
+		}
 		err := s.changed(ctx, tx, conv, a, "reopen", string(StatusClosed), string(StatusOpen), a.Label()+" reopened this.")
 		if ErrorCode(err) == ECONFLICT {
 			return Errorf(ECONFLICT, "The customer has a newer open conversation; work it there.")

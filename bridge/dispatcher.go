@@ -23,6 +23,7 @@ type Dispatcher struct {
 	Chat   map[string]ChatPlatform // by Conversation.ChatPlatform
 	X      XPlatform
 	Limits *LaneLimiter
+	Pager  Pager // receives SLA breaches, when configured
 	// EngOnCall is mentioned on escalation cards (the engineering on-call
 	// group, in the engineering platform's markup).
 	EngOnCall string
@@ -356,6 +357,11 @@ func (d *Dispatcher) card(ctx context.Context, conv *Conversation, cust *Custome
 			}
 			card.Escalation = &CardEscalation{Thread: ThreadRef{esc.Platform, esc.Channel, esc.ThreadID}, Open: esc.Open()}
 		}
+		targets, err := tx.Targets(ctx, conv.ID)
+		if err != nil {
+			return err
+		}
+		card.SLA = cardSLA(targets)
 		earlier, err := tx.CustomerConversations(ctx, conv.CustomerID, conv.ID, 100)
 		if err != nil {
 			return err
@@ -371,6 +377,21 @@ func (d *Dispatcher) card(ctx context.Context, conv *Conversation, cust *Custome
 		d.Logger.Warn("card extras", "conversation", conv.ID, "err", err)
 	}
 	return card
+}
+
+// cardSLA is the latest target of each metric, for the card.
+func cardSLA(targets []*SLATarget) []CardSLA {
+	latest := map[Metric]*SLATarget{}
+	for _, t := range targets {
+		latest[t.Metric] = t // targets come in id order
+	}
+	var out []CardSLA
+	for _, m := range Metrics {
+		if t := latest[m]; t != nil {
+			out = append(out, CardSLA{Metric: m, State: t.State, DueAt: t.DueAt})
+		}
+	}
+	return out
 }
 
 // performEscalation performs an effect in an escalation's thread.
@@ -478,9 +499,19 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 	if it.Payload.EscalationID != 0 {
 		return d.performEscalation(ctx, it, conv, cust)
 	}
+	if it.Effect == EffectPage {
+		if d.Pager == nil {
+			return "", followUp{}, &DeliveryError{Reason: "no paging webhook configured"}
+		}
+		return "", followUp{}, d.Pager.Page(ctx, []byte(it.Payload.Text))
+	}
 	chat, ok := d.Chat[conv.ChatPlatform]
 	if !ok {
 		return "", followUp{}, &DeliveryError{Reason: fmt.Sprintf("chat platform %q is not configured", conv.ChatPlatform)}
+	}
+	if it.Payload.ToChannel {
+		id, err := chat.Post(ctx, conv.ChatChannel, "", payloadPost(it))
+		return id, followUp{}, err
 	}
 	if it.Effect != EffectCard && conv.ChatThreadID == "" {
 		return "", followUp{}, &DeliveryError{Reason: "the conversation has no thread: its card was never posted"}

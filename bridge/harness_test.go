@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,8 +33,41 @@ var epoch = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // a Monday morning
 
 func setup(t *testing.T) *harness {
 	t.Helper()
+	return setupOn(t, "sqlite:"+filepath.Join(t.TempDir(), "x.db"))
+}
+
+// stores names the databases a test runs on: SQLite always, Postgres when
+// XBRIDGE_TEST_POSTGRES is set (and always under CI=true).
+func stores(t *testing.T) map[string]func(t *testing.T) string {
+	t.Helper()
+	out := map[string]func(t *testing.T) string{
+		"sqlite": func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "x.db") },
+	}
+	base := os.Getenv("XBRIDGE_TEST_POSTGRES")
+	if base == "" && os.Getenv("CI") == "true" {
+		t.Fatal("CI=true but XBRIDGE_TEST_POSTGRES is not set: CI must run the Postgres suite")
+	}
+	if base != "" {
+		out["postgres"] = func(t *testing.T) string {
+			dsn, drop, err := sqlstore.ScratchPostgres(context.Background(), base, "xbridge_bridge")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := drop(); err != nil {
+					t.Errorf("drop scratch database: %v", err)
+				}
+			})
+			return dsn
+		}
+	}
+	return out
+}
+
+func setupOn(t *testing.T, dsn string) *harness {
+	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "x.db"), nil)
+	db, err := sqlstore.Open(ctx, dsn, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

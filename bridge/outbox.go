@@ -14,6 +14,7 @@ const (
 	EffectUnreact    Effect = "chat.unreact"     // remove a delivery mark
 	EffectEscalate   Effect = "chat.escalate"    // post an escalation card in the engineering channel
 	EffectEscUpdate  Effect = "chat.esc_update"  // edit the escalation card
+	EffectPage       Effect = "pager.page"       // send an SLA breach to the paging webhook
 	EffectDM         Effect = "x.dm"             // send a DM to the customer
 	EffectReply      Effect = "x.reply"          // post a reply tweet
 )
@@ -79,4 +80,6 @@ type Payload struct {
 	// EscalationID sends a post (or the escalation effects) to that
 	// escalation's thread instead of the conversation's.
 	EscalationID int64 `json:"escalation_id,omitempty"`
+	// ToChannel posts in the conversation's channel rather than its thread.
+	ToChannel bool `json:"to_channel,omitempty"`
 }

@@ -36,6 +36,15 @@ type Card struct {
 	// History holds the last few, newest first.
 	HistoryCount int
 	History      []CardHistory
+	// SLA shows each measured target's state and due time.
+	SLA []CardSLA
+}
+
+// CardSLA is one SLA target on a card.
+type CardSLA struct {
+	Metric Metric
+	State  TargetState
+	DueAt  time.Time
 }
 
 // ThreadRef points at a chat thread.
@@ -111,7 +120,8 @@ type Post struct {
 	AuthorName string // PostCustomer: shown as the author
 	AvatarURL  string
 	Buttons    []Button
-	// Mention lists users to notify, in front of the text.
+	// Mention lists who to notify, in front of the text: user ids, or a
+	// mention already in the platform's markup (starting with "<").
 	Mention []string
 	// Key identifies the post across retries; adapters that can attach
 	// metadata store it so a retry after a crash can find an earlier post.
@@ -157,6 +167,11 @@ type TextRules interface {
 	// Parts returns the messages to send for text, or an EINVALID error
 	// that tells the agent why it cannot go out.
 	Parts(kind Kind, text string) ([]string, error)
+}
+
+// Pager sends SLA breaches to a paging service (PageEvent as JSON).
+type Pager interface {
+	Page(ctx context.Context, event []byte) error
 }
 
 // SentQuery describes a send whose outcome a crash hid.

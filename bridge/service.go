@@ -37,6 +37,11 @@ type Service struct {
 	Roles func(platform, userID string) []Role
 	Names func(platform, userID string) string
 
+	// SLA, when set, measures first response, next response and
+	// resolution; WakeScheduler tells the scheduler targets changed.
+	SLA           *SLA
+	WakeScheduler func()
+
 	// Wake, when set, is called after a commit that enqueued work.
 	Wake func()
 	// Observe, when set, counts events.
@@ -159,6 +164,11 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 	if err := tx.InsertMessage(ctx, &msg); err != nil {
 		return err
 	}
+	change := map[opening]slaChange{openedNew: slaOpened, openedReopened: slaReopened, openedExisting: slaCustomerWrote}[opened]
+	slaChanged, err := s.updateSLA(ctx, tx, conv, change)
+	if err != nil {
+		return err
+	}
 	if opened == openedNew {
 		// The card brings the message that opened the conversation with it.
 		items := []*OutboxItem{s.chatItem(conv, EffectCard, "card", msg.ID, Payload{})}
@@ -177,6 +187,9 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 		return tx.Enqueue(ctx, items...)
 	}
 	var items []*OutboxItem
+	if slaChanged && !answered && opened != openedReopened {
+		items = append(items, s.slaCardItem(conv, fmt.Sprintf("in:%d", msg.ID)))
+	}
 	if answered {
 		items = append(items,
 			s.chatItem(conv, EffectCardUpdate, fmt.Sprintf("card:%d", msg.ID), 0, Payload{}),
@@ -395,6 +408,11 @@ func (s *Service) recordReply(ctx context.Context, tx Tx, conv *Conversation, m 
 		return nil, err
 	}
 	items := s.sendItems(conv, msg, parts, "send", now.Add(s.SendDelay))
+	if changed, err := s.updateSLA(ctx, tx, conv, slaAgentReplied); err != nil {
+		return nil, err
+	} else if changed {
+		items = append(items, s.slaCardItem(conv, fmt.Sprintf("reply:%d", msg.ID)))
+	}
 	if msg.ChatID != "" {
 		items = append(items, s.mark(conv, msg, ReactionWaiting, true, "send"))
 	}

@@ -30,6 +30,15 @@ type Store interface {
 	// oldest one.
 	OutboxStats(ctx context.Context, now time.Time) (OutboxStats, error)
 
+	// DueTargets returns live SLA targets whose NextCheck has come, oldest
+	// first, through an index on it.
+	DueTargets(ctx context.Context, now time.Time, limit int) ([]*SLATarget, error)
+	// NextCheck returns the earliest NextCheck of live targets.
+	NextCheck(ctx context.Context) (t time.Time, ok bool, err error)
+	// TryLead takes the leadership of a singleton (the SLA scheduler, the
+	// X poller) if no other process holds it; nil when one does.
+	TryLead(ctx context.Context, name string) (Lease, error)
+
 	// Prune deletes finished outbox items (done, cancelled, failed) last
 	// updated before outboxBefore and inbound event ids seen before
 	// seenBefore, returning how many rows went.
@@ -37,6 +46,13 @@ type Store interface {
 
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Lease is held leadership.
+type Lease interface {
+	// Alive reports whether the lease still holds (its connection lives).
+	Alive(ctx context.Context) bool
+	Release()
 }
 
 // Snapshot is a read of the rows a batch of deliveries needs, by id.
@@ -122,6 +138,22 @@ type Tx interface {
 	Agents(ctx context.Context, platform string) ([]*Agent, error)
 	// OpenCounts counts conversations not closed per assignee.
 	OpenCounts(ctx context.Context, platform string) (map[string]int, error)
+
+	// SLA.
+
+	// Targets lists a conversation's SLA targets in id order.
+	Targets(ctx context.Context, conversationID int64) ([]*SLATarget, error)
+	// InsertTarget inserts t and sets its ID; ECONFLICT when the
+	// conversation already has that metric's cycle.
+	InsertTarget(ctx context.Context, t *SLATarget) error
+	UpdateTarget(ctx context.Context, t *SLATarget) error
+	// LockTarget reads a target and locks it until the transaction ends.
+	LockTarget(ctx context.Context, id int64) (*SLATarget, error)
+	// InsertAlert records an alert once; fresh is false when that
+	// (conversation, metric, cycle, level, seq) already fired.
+	InsertAlert(ctx context.Context, a *SLAAlert) (fresh bool, err error)
+	// TargetsSince lists targets started at or after since, for reports.
+	TargetsSince(ctx context.Context, since time.Time) ([]*SLATarget, error)
 
 	Cursor(ctx context.Context, name string) (string, error)
 	SetCursor(ctx context.Context, name, value string) error

@@ -25,6 +25,8 @@ type Metrics struct {
 	failures    *prometheus.CounterVec
 	waits       *prometheus.CounterVec
 	waitSeconds *prometheus.CounterVec
+	alerts      *prometheus.CounterVec
+	lateness    prometheus.Histogram
 }
 
 // New registers the bridge's metrics. stats, when set, is read at scrape
@@ -54,8 +56,15 @@ func New(stats func(ctx context.Context) (bridge.OutboxStats, error)) *Metrics {
 		waitSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "xbridge_rate_limit_wait_seconds_total", Help: "Total time deliveries or polls were held back by rate limits.",
 		}, []string{"lane"}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xbridge_sla_alerts_total", Help: "SLA alerts fired, by metric and level (imminent, breached, realert).",
+		}, []string{"metric", "level"}),
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "xbridge_sla_alert_lateness_seconds", Help: "Time from an alert's due time to the scheduler firing it.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 60},
+		}),
 	}
-	m.Registry.MustRegister(m.eventsIn, m.ignored, m.delivered, m.latency, m.failures, m.waits, m.waitSeconds,
+	m.Registry.MustRegister(m.eventsIn, m.ignored, m.delivered, m.latency, m.failures, m.waits, m.waitSeconds, m.alerts, m.lateness,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
 		m.Registry.MustRegister(&outboxCollector{stats: stats,
@@ -97,6 +106,12 @@ func (m *Metrics) Waited(lane string, d time.Duration) {
 	class := bridge.LaneClass(lane)
 	m.waits.WithLabelValues(class).Inc()
 	m.waitSeconds.WithLabelValues(class).Add(d.Seconds())
+}
+
+// AlertFired counts an SLA alert and how late it fired.
+func (m *Metrics) AlertFired(a bridge.SLAAlert, lateness time.Duration) {
+	m.alerts.WithLabelValues(string(a.Metric), a.Level).Inc()
+	m.lateness.Observe(max(lateness, 0).Seconds())
 }
 
 type outboxCollector struct {

@@ -175,6 +175,10 @@ func renderCard(c bridge.Card, l links) ([]slackapi.Block, string) {
 		reason := "*Close reason*\n" + escape(truncate(strings.TrimSpace(c.CloseReason), maxSectionChars-200))
 		blocks = append(blocks, section(reason))
 	}
+	if sla := slaText(c.SLA); sla != "" {
+		blocks = append(blocks, slackapi.NewContextBlock("",
+			slackapi.NewTextBlockObject(slackapi.MarkdownType, sla, false, false)))
+	}
 	if h := historyText(c, l); h != "" {
 		blocks = append(blocks, slackapi.NewContextBlock("",
 			slackapi.NewTextBlockObject(slackapi.MarkdownType, h, false, false)))
@@ -505,4 +509,24 @@ func truncate(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
+}
+
+// slaText shows each SLA target: its state, and its due time while live.
+func slaText(targets []bridge.CardSLA) string {
+	if len(targets) == 0 {
+		return ""
+	}
+	names := map[bridge.Metric]string{bridge.MetricFirstResponse: "First response",
+		bridge.MetricNextResponse: "Next response", bridge.MetricResolution: "Resolution"}
+	marks := map[bridge.TargetState]string{bridge.TargetRunning: "⏱", bridge.TargetImminent: "⏰",
+		bridge.TargetBreached: "🚨", bridge.TargetPaused: "⏸", bridge.TargetAchieved: "✅", bridge.TargetCancelled: "➖"}
+	parts := make([]string, 0, len(targets))
+	for _, t := range targets {
+		part := fmt.Sprintf("%s %s: %s", marks[t.State], names[t.Metric], t.State)
+		if (t.State == bridge.TargetRunning || t.State == bridge.TargetImminent || t.State == bridge.TargetBreached) && !t.DueAt.IsZero() {
+			part += ", due " + slackDate(t.DueAt)
+		}
+		parts = append(parts, part)
+	}
+	return "*SLA* · " + strings.Join(parts, " · ")
 }

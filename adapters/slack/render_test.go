@@ -2,6 +2,7 @@ package slack
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -692,5 +693,22 @@ func TestSplitEscaped(t *testing.T) {
 	last := got[len(got)-1]
 	if !strings.Contains(last, "more characters not shown") || utf8.RuneCountInString(last) > maxSectionChars {
 		t.Errorf("last part (%d characters) ends %q", utf8.RuneCountInString(last), last[len(last)-60:])
+	}
+}
+
+func TestCardShowsSLATargets(t *testing.T) {
+	t.Parallel()
+	due := time.Date(2026, 3, 2, 9, 15, 0, 0, time.UTC)
+	got := slaText([]bridge.CardSLA{
+		{Metric: bridge.MetricFirstResponse, State: bridge.TargetImminent, DueAt: due},
+		{Metric: bridge.MetricResolution, State: bridge.TargetPaused, DueAt: due},
+	})
+	for _, want := range []string{"First response: imminent, due <!date^" + fmt.Sprint(due.Unix()), "Resolution: paused"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("slaText lacks %q: %s", want, got)
+		}
+	}
+	if strings.Contains(got, "paused, due") {
+		t.Errorf("a paused target shows a due time: %s", got)
 	}
 }

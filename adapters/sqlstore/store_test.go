@@ -68,6 +68,101 @@ var suiteTests = []suiteTest{
 	{"TargetedUpdates", testTargetedUpdates},
 	{"Prune", testPrune},
 	{"Triage", testTriage},
+	{"SLA", testSLA},
+	{"TryLead", testTryLead},
+}
+
+func testSLA(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	conv := addConversation(t, db, addCustomer(t, db, "42"), "dm-1")
+	mk := func(m bridge.Metric, cycle int, state bridge.TargetState, next time.Duration) *bridge.SLATarget {
+		tg := &bridge.SLATarget{ConversationID: conv.ID, Metric: m, Cycle: cycle, State: state,
+			Budget: 15 * time.Minute, Elapsed: time.Minute, SegmentStart: t0, StartedAt: t0,
+			WarnAt: t0.Add(12 * time.Minute), DueAt: t0.Add(15 * time.Minute), UpdatedAt: t0}
+		if next > 0 {
+			tg.NextCheck = t0.Add(next)
+		}
+		return tg
+	}
+	first := mk(bridge.MetricFirstResponse, 1, bridge.TargetRunning, 12*time.Minute)
+	res := mk(bridge.MetricResolution, 1, bridge.TargetBreached, 5*time.Minute)
+	done := mk(bridge.MetricNextResponse, 1, bridge.TargetAchieved, 0)
+	inTx(t, db, func(tx bridge.Tx) error {
+		for _, tg := range []*bridge.SLATarget{first, res, done} {
+			if err := tx.InsertTarget(ctx, tg); err != nil {
+				return err
+			}
+		}
+		err := tx.InsertTarget(ctx, mk(bridge.MetricFirstResponse, 1, bridge.TargetRunning, 0))
+		wantCode(t, err, bridge.ECONFLICT)
+		return nil
+	})
+	due, err := db.DueTargets(ctx, t0.Add(12*time.Minute), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqualSlice(t, "due targets, soonest first", []string{string(due[0].Metric), string(due[1].Metric)},
+		[]string{"resolution", "first_response"})
+	next, ok, err := db.NextCheck(ctx)
+	if err != nil || !ok || !next.Equal(t0.Add(5*time.Minute)) {
+		t.Fatalf("next check = %v %v %v", next, ok, err)
+	}
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.LockTarget(ctx, first.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "target round-trip", got, first)
+		got.State, got.Breached, got.Alerts, got.NextCheck = bridge.TargetBreached, true, 2, time.Time{}
+		if err := tx.UpdateTarget(ctx, got); err != nil {
+			return err
+		}
+		all, err := tx.Targets(ctx, conv.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "targets", len(all) == 3 && all[0].Breached && all[0].Alerts == 2, true)
+		a := &bridge.SLAAlert{ConversationID: conv.ID, TargetID: first.ID, Metric: first.Metric, Cycle: 1, Level: "breached", FiredAt: t0}
+		fresh, err := tx.InsertAlert(ctx, a)
+		if err != nil || !fresh {
+			t.Fatalf("first alert: %v %v", fresh, err)
+		}
+		again := *a
+		fresh, err = tx.InsertAlert(ctx, &again)
+		if err != nil || fresh {
+			t.Fatalf("the same alert twice: fresh=%v err=%v", fresh, err)
+		}
+		since, err := tx.TargetsSince(ctx, t0)
+		mustEqual(t, "targets since", len(since), 3)
+		return err
+	})
+	due, _ = db.DueTargets(ctx, t0.Add(time.Hour), 10)
+	mustEqual(t, "ended or unchecked targets are not due", len(due), 1)
+}
+
+func testTryLead(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	a, err := db.TryLead(ctx, "sla")
+	if err != nil || a == nil || !a.Alive(ctx) {
+		t.Fatalf("first lead = %v, %v", a, err)
+	}
+	if db.Dialect() == "postgres" {
+		b, err := db.TryLead(ctx, "sla")
+		if err != nil || b != nil {
+			t.Fatalf("a second leader while the first holds: %v, %v", b, err)
+		}
+		other, err := db.TryLead(ctx, "poller")
+		if err != nil || other == nil {
+			t.Fatalf("another name is independent: %v, %v", other, err)
+		}
+		other.Release()
+	}
+	a.Release()
+	c, err := db.TryLead(ctx, "sla")
+	if err != nil || c == nil {
+		t.Fatalf("lead after release = %v, %v", c, err)
+	}
+	c.Release()
 }
 
 func testTriage(t *testing.T, db *sqlstore.DB) {

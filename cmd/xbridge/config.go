@@ -30,6 +30,7 @@ type Config struct {
 	Escalation     EscalationConfig `yaml:"escalation"`
 	Roles          RolesConfig      `yaml:"roles"`
 	Routing        RoutingConfig    `yaml:"routing"`
+	SLA            SLAConfig        `yaml:"sla"`
 	Dispatch       DispatchConfig   `yaml:"dispatch"`
 	// SavedReplies are reply templates by name, for reply-with; YAML only.
 	SavedReplies map[string]string `yaml:"saved_replies" help:"name: text; text may use {customer} {handle} {ticket} {agent}"`
@@ -116,6 +117,7 @@ func DefaultConfig() Config {
 		},
 		Slack:    SlackConfig{APIURL: "https://slack.com/api/", RatePerSecond: 1},
 		Dispatch: DispatchConfig{Workers: 8, MaxAttempts: 8, Lease: 2 * time.Minute},
+		SLA:      SLAConfig{Enabled: true, Hours: "24/7", ReAlertEvery: 30 * time.Minute, ReAlertMax: 3},
 	}
 }
 
@@ -278,6 +280,9 @@ func (c *Config) Validate() error {
 		if r.Account == "" && r.Language == "" && len(r.Keywords) == 0 {
 			add(fmt.Sprintf("routing.rules[%d]", i), "(YAML only)", "a rule needs an account, a language or keywords to match; the default channel is slack.channel")
 		}
+	}
+	if _, slaProblems := c.SLA.build(); len(slaProblems) > 0 {
+		p = append(p, slaProblems...)
 	}
 	if c.Dispatch.Workers < 1 || c.Dispatch.MaxAttempts < 1 || c.Dispatch.Lease < 10*time.Second {
 		add("dispatch.workers", "XBRIDGE_DISPATCH_WORKERS", "workers and max_attempts must be at least 1 and lease at least 10s")

@@ -121,3 +121,50 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestSLAConfigRefusesBadPoliciesByKey(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.SLA = SLAConfig{Enabled: true, Timezone: "Mars/Olympus", Hours: "mon-fri 17:00-09:00; funday 10:00-12:00",
+		Holidays: []string{"25.12.2026"}, ReAlertMax: 2, WebhookURL: "https://pager.example/hook",
+		Policies: []SLAPolicyConfig{
+			{Priority: "critical", FirstResponse: 15 * time.Minute},
+			{Priority: "high"},
+			{Priority: "low", Resolution: time.Hour, WarnBefore: "150%"},
+		}}
+	err := cfg.Validate()
+	for _, want := range []string{
+		"sla.timezone (XBRIDGE_SLA_TIMEZONE)",
+		`sla.hours (XBRIDGE_SLA_HOURS): "mon-fri 17:00-09:00"`,
+		`sla.hours (XBRIDGE_SLA_HOURS): "funday 10:00-12:00"`,
+		"sla.holidays (XBRIDGE_SLA_HOLIDAYS)",
+		"sla.re_alert_every (XBRIDGE_SLA_RE_ALERT_EVERY)",
+		"sla.webhook_secret (XBRIDGE_SLA_WEBHOOK_SECRET)",
+		`sla.policies[0].priority (YAML only): "critical"`,
+		"sla.policies[1] (YAML only): set at least one",
+		`sla.policies[2].warn_before (YAML only): "150%"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("validation lacks %q", want)
+		}
+	}
+}
+
+func TestSLAConfigBuildsTheCalendar(t *testing.T) {
+	t.Parallel()
+	sla, problems := SLAConfig{Enabled: true, Timezone: "Europe/Berlin", Hours: "mon-fri 09:00-17:00; sat 10:00-14:00",
+		Holidays: []string{"2026-12-25"}, Policies: []SLAPolicyConfig{{Priority: "urgent", FirstResponse: 5 * time.Minute, WarnBefore: "20%"}}}.build()
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	c := sla.Calendar
+	if c.Location.String() != "Europe/Berlin" || len(c.Week[time.Saturday]) != 1 || len(c.Week[time.Sunday]) != 0 || !c.Holidays["2026-12-25"] {
+		t.Fatalf("calendar = %+v", c)
+	}
+	if p := sla.Policies[0]; p.Priority != "urgent" || p.WarnFraction != 0.2 {
+		t.Fatalf("policy = %+v", p)
+	}
+	if off, _ := (SLAConfig{}).build(); off != nil {
+		t.Fatal("a disabled SLA engine was built")
+	}
+}

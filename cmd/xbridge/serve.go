@@ -17,6 +17,7 @@ import (
 	"github.com/xbridge/xbridge/adapters/prom"
 	"github.com/xbridge/xbridge/adapters/slack"
 	"github.com/xbridge/xbridge/adapters/sqlstore"
+	"github.com/xbridge/xbridge/adapters/webhook"
 	"github.com/xbridge/xbridge/adapters/x"
 	"github.com/xbridge/xbridge/bridge"
 	"github.com/xbridge/xbridge/commands"
@@ -37,6 +38,7 @@ type Main struct {
 	Dispatcher *bridge.Dispatcher
 	X          *x.Client
 	Poller     *x.Poller
+	Scheduler  *bridge.Scheduler
 	Slack      *slack.Adapter
 
 	listener net.Listener
@@ -144,6 +146,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Wake: m.Dispatcher.Wake, Observe: m.Metrics,
 	}
 	m.Slack.SetCommands(commands.NewProcessor(cfg.CommandPrefix), commands.Service{Bridge: m.Service})
+	if m.Service.SLA, _ = cfg.SLA.build(); m.Service.SLA != nil {
+		m.Scheduler = &bridge.Scheduler{Store: m.Store, Clock: m.Clock, Logger: m.Logger.With("component", "sla"),
+			Service: m.Service, Fired: m.Metrics.AlertFired}
+		m.Service.WakeScheduler = m.Scheduler.Wake
+	}
+	if cfg.SLA.WebhookURL != "" {
+		m.Dispatcher.Pager = &webhook.Pager{URL: cfg.SLA.WebhookURL, Secret: cfg.SLA.WebhookSecret, Client: m.HTTPClient, Now: m.Clock.Now}
+	}
 
 	m.xOK, m.slackOK = errNotChecked, errNotChecked
 	if m.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
@@ -166,7 +176,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			Logger: m.Logger.With("component", "poller"), Observe: xObserver{m.Metrics},
 			DMInterval: cfg.X.DMPollInterval, MentionInterval: cfg.X.MentionInterval, Backfill: cfg.X.Backfill,
 		}
-		m.goRun("poller", func() error { return m.Poller.Run(runCtx) })
+		m.goRun("poller", func() error {
+			bridge.RunLeading(runCtx, m.Store, "x-poller", m.Logger, m.Poller.Run)
+			return nil
+		})
+	}
+	if m.Scheduler != nil {
+		m.goRun("sla scheduler", func() error { return m.Scheduler.Run(runCtx) })
 	}
 	if cfg.Slack.AppToken != "" {
 		m.goRun("slack socket mode", func() error { return m.Slack.RunSocketMode(runCtx, m.Service) })
