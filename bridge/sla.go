@@ -225,6 +225,8 @@ func (s *Service) updateSLA(ctx context.Context, tx Tx, conv *Conversation, chan
 		if !t.SegmentStart.IsZero() {
 			t.Elapsed += s.SLA.Calendar.Between(t.SegmentStart, now)
 		}
+		// Late is late, whether or not the scheduler got to alert.
+		t.Breached = t.Breached || (state == TargetAchieved && t.Elapsed > t.Budget)
 		if t.Breached {
 			state = TargetBreached // a breached target ends breached
 		}

@@ -22,6 +22,7 @@ Usage:
   xbridge serve [--check]      run the bridge (--check: validate config and connectivity, then exit)
   xbridge migrate              apply the database schema
   xbridge audit <ticket>       print who did what to a conversation, when
+  xbridge report sla           SLA attainment, first response times, breaches (--since 7d --format table|csv|json)
   xbridge manifest slack       print a Slack app manifest
   xbridge bench inbound        measure inbound throughput (see --help)
   xbridge version              print the build
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runDemo(ctx, args[1:], stdout, stderr)
 	case "manifest":
 		return runManifest(args[1:], stdout, stderr, getenv)
+	case "report":
+		return runReport(ctx, args[1:], stdout, stderr, getenv)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr, getenv)
 	case "bench":
