@@ -28,6 +28,9 @@ type Scheduler struct {
 	MaxSleep time.Duration
 	// Fired, when set, learns each alert fired and how late it was.
 	Fired func(a SLAAlert, lateness time.Duration)
+	// Passed, when set, learns how long each pass took and how many
+	// targets it looked at.
+	Passed func(looked int, took time.Duration)
 
 	once sync.Once
 	wake chan struct{}
@@ -84,9 +87,13 @@ func (s *Scheduler) lead(ctx context.Context, lease Lease) {
 			s.Logger.Warn("lost the SLA scheduler leadership")
 			return
 		}
+		start := time.Now()
 		n, err := s.Tick(ctx)
 		if err != nil {
 			s.Logger.Error("SLA scheduler pass", "err", err)
+		}
+		if s.Passed != nil {
+			s.Passed(n, time.Since(start))
 		}
 		if n >= s.Batch {
 			continue

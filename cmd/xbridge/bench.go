@@ -45,8 +45,11 @@ type benchReport struct {
 
 // runBench implements `xbridge bench inbound`.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) > 0 && args[0] == "sla" {
+		return runBenchSLA(ctx, args[1:], stdout, stderr, getenv)
+	}
 	if len(args) == 0 || args[0] != "inbound" {
-		fmt.Fprintln(stderr, "usage: xbridge bench inbound [--db sqlite|postgres] [--events N] [--concurrency C] [--rate R]")
+		fmt.Fprintln(stderr, "usage: xbridge bench inbound [--db sqlite|postgres] [--events N] [--concurrency C] [--rate R]\n       xbridge bench sla [--db sqlite|postgres] [--open N] [--rate per-minute] [--duration 1m]")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("bench inbound", flag.ContinueOnError)
