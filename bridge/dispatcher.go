@@ -554,7 +554,7 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 		if msg == nil || msg.ChatID == "" {
 			return "", followUp{}, nil // nothing to mark
 		}
-		return "", followUp{}, chat.React(ctx, conv.ChatChannel, msg.ChatID, it.Payload.Reaction, it.Effect == EffectReact)
+		return "", followUp{}, chat.React(ctx, conv.ChatChannel, conv.ChatThreadID, msg.ChatID, it.Payload.Reaction, it.Effect == EffectReact)
 	}
 	return "", followUp{}, &DeliveryError{Reason: fmt.Sprintf("unknown effect %q", it.Effect)}
 }

@@ -253,7 +253,7 @@ func (c *recChat) Post(_ context.Context, channel, threadID string, p bridge.Pos
 	return id, nil
 }
 
-func (c *recChat) React(_ context.Context, channel, messageID string, r bridge.Reaction, add bool) error {
+func (c *recChat) React(_ context.Context, channel, threadID, messageID string, r bridge.Reaction, add bool) error {
 	if err := c.takeFail(); err != nil {
 		return err
 	}

@@ -145,7 +145,9 @@ type ChatPlatform interface {
 	PostCard(ctx context.Context, channel string, card Card, key string) (threadID string, err error)
 	UpdateCard(ctx context.Context, channel, threadID string, card Card) error
 	Post(ctx context.Context, channel, threadID string, p Post) (messageID string, err error)
-	React(ctx context.Context, channel, messageID string, r Reaction, add bool) error
+	// React marks a message; threadID is the thread it lives in (the
+	// conversation's), which some platforms need to address it.
+	React(ctx context.Context, channel, threadID, messageID string, r Reaction, add bool) error
 	// PostEscalation posts an escalation's card as a new root message in
 	// the engineering channel and returns its id, the escalation thread.
 	PostEscalation(ctx context.Context, channel string, e EscalationCard, key string) (threadID string, err error)

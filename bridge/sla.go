@@ -23,6 +23,17 @@ const (
 	MetricResolution Metric = "resolution"
 )
 
+// Label names the metric for people.
+func (m Metric) Label() string {
+	switch m {
+	case MetricFirstResponse:
+		return "First response"
+	case MetricNextResponse:
+		return "Next response"
+	}
+	return "Resolution"
+}
+
 // Metrics in display order.
 var Metrics = []Metric{MetricFirstResponse, MetricNextResponse, MetricResolution}
 
@@ -40,6 +51,17 @@ const (
 	TargetAchieved  TargetState = "achieved"
 	TargetCancelled TargetState = "cancelled"
 )
+
+// Mark is the state's emoji on cards.
+func (s TargetState) Mark() string {
+	return map[TargetState]string{TargetRunning: "⏱", TargetImminent: "⏰", TargetBreached: "🚨",
+		TargetPaused: "⏸", TargetAchieved: "✅", TargetCancelled: "➖"}[s]
+}
+
+// Due reports whether a target in this state has a due time to show.
+func (s TargetState) Due() bool {
+	return s == TargetRunning || s == TargetImminent || s == TargetBreached
+}
 
 // Live reports whether a target is still counting or alerting.
 func (s TargetState) Live() bool {
@@ -299,8 +321,7 @@ func (s *Service) slaCardItem(conv *Conversation, key string) *OutboxItem {
 
 // alertText describes an alert.
 func alertText(t *SLATarget, level string, seq int, now time.Time) string {
-	name := map[Metric]string{MetricFirstResponse: "First response", MetricNextResponse: "Next response",
-		MetricResolution: "Resolution"}[t.Metric]
+	name := t.Metric.Label()
 	switch level {
 	case "imminent":
 		return fmt.Sprintf("⏰ %s due in %s (%s UTC).", name, roundWait(t.DueAt.Sub(now)), t.DueAt.UTC().Format("15:04"))

@@ -516,14 +516,10 @@ func slaText(targets []bridge.CardSLA) string {
 	if len(targets) == 0 {
 		return ""
 	}
-	names := map[bridge.Metric]string{bridge.MetricFirstResponse: "First response",
-		bridge.MetricNextResponse: "Next response", bridge.MetricResolution: "Resolution"}
-	marks := map[bridge.TargetState]string{bridge.TargetRunning: "⏱", bridge.TargetImminent: "⏰",
-		bridge.TargetBreached: "🚨", bridge.TargetPaused: "⏸", bridge.TargetAchieved: "✅", bridge.TargetCancelled: "➖"}
 	parts := make([]string, 0, len(targets))
 	for _, t := range targets {
-		part := fmt.Sprintf("%s %s: %s", marks[t.State], names[t.Metric], t.State)
-		if (t.State == bridge.TargetRunning || t.State == bridge.TargetImminent || t.State == bridge.TargetBreached) && !t.DueAt.IsZero() {
+		part := fmt.Sprintf("%s %s: %s", t.State.Mark(), t.Metric.Label(), t.State)
+		if t.State.Due() && !t.DueAt.IsZero() {
 			part += ", due " + slackDate(t.DueAt)
 		}
 		parts = append(parts, part)

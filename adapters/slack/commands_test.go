@@ -283,7 +283,7 @@ func TestReactions(t *testing.T) {
 	// reactions that stand for no command neither.
 	reply := b.sim.PostAsUser(testAgent, testChannel, thread, "On it")
 	b.waitFor(t, "the reply", b.h.has(reply))
-	if err := b.adapter.React(ctx, testChannel, reply, bridge.ReactionSent, true); err != nil {
+	if err := b.adapter.React(ctx, testChannel, "", reply, bridge.ReactionSent, true); err != nil {
 		t.Fatal(err)
 	}
 	b.sim.React(testAgent, testChannel, thread, "tada")

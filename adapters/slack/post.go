@@ -52,7 +52,7 @@ var reactionEmoji = map[bridge.Reaction]string{
 
 // React adds or removes a delivery mark on a message. Adding a mark that is
 // there, or removing one that is not, succeeds.
-func (a *Adapter) React(ctx context.Context, channel, messageID string, r bridge.Reaction, add bool) error {
+func (a *Adapter) React(ctx context.Context, channel, _, messageID string, r bridge.Reaction, add bool) error {
 	name, ok := reactionEmoji[r]
 	if !ok {
 		return &bridge.DeliveryError{Reason: fmt.Sprintf("unknown delivery mark %q", r)}

@@ -386,7 +386,7 @@ func TestPlatformLandsInSlack(t *testing.T) {
 		{bridge.ReactionFailed, true, []string{"white_check_mark", "warning"}},
 	}
 	for i, s := range steps {
-		if err := a.React(ctx, testChannel, agentMsg, s.r, s.add); err != nil {
+		if err := a.React(ctx, testChannel, "", agentMsg, s.r, s.add); err != nil {
 			t.Fatalf("step %d: React(%s, %v): %v", i, s.r, s.add, err)
 		}
 		m, _ := b.sim.Message(testChannel, agentMsg)
@@ -456,11 +456,11 @@ func TestDeliveryErrors(t *testing.T) {
 
 	t.Run("reactions", func(t *testing.T) {
 		b.sim.FailNext("reactions.add", 1, slacksim.Fault{Status: 500})
-		err := b.adapter.React(context.Background(), testChannel, thread, bridge.ReactionSent, true)
+		err := b.adapter.React(context.Background(), testChannel, "", thread, bridge.ReactionSent, true)
 		if de := bridge.AsDeliveryError(err); err == nil || !de.Temporary {
 			t.Errorf("React on a 500: %v", err)
 		}
-		err = b.adapter.React(context.Background(), testChannel, "1.000001", bridge.ReactionSent, true)
+		err = b.adapter.React(context.Background(), testChannel, "", "1.000001", bridge.ReactionSent, true)
 		if de := bridge.AsDeliveryError(err); err == nil || de.Temporary || !strings.Contains(de.Reason, "message was not found") {
 			t.Errorf("React on a missing message: %v", err)
 		}

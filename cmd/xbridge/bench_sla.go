@@ -63,7 +63,9 @@ func runBenchSLA(ctx context.Context, args []string, stdout, stderr io.Writer, g
 		return err
 	}
 	spacing := time.Minute / time.Duration(*perMinute)
-	start := time.Now().Add(20 * time.Second)
+	// Alerts start coming due once seeding is surely done (about 30 s per
+	// million rows on Postgres here).
+	start := time.Now().Add(15*time.Second + time.Duration(*open)*60*time.Microsecond)
 	fmt.Fprintf(stdout, "bench sla: seeding %d open conversations (db %s)…\n", *open, *db)
 	seedStart := time.Now()
 	if err := store.SeedSLABench(ctx, *open, alerts, start, spacing); err != nil {
@@ -71,8 +73,7 @@ func runBenchSLA(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	}
 	seeded := time.Since(seedStart)
 	fmt.Fprintf(stdout, "seeded in %.1fs; %d alerts come due at %d/min from %s\n", seeded.Seconds(), alerts, *perMinute, start.Format("15:04:05"))
-	if wait := time.Until(start.Add(-2 * time.Second)); wait < 0 {
-		start = time.Now().Add(5 * time.Second) // seeding overran: the stream still starts in the future
+	if time.Until(start) < 2*time.Second {
 		return fmt.Errorf("seeding took %.0fs, past the start of the due stream; lower --open", seeded.Seconds())
 	}
 
@@ -161,7 +162,9 @@ func (c *benchChat) Post(_ context.Context, _, thread string, p bridge.Post) (st
 	}
 	return "M", nil
 }
-func (c *benchChat) React(context.Context, string, string, bridge.Reaction, bool) error { return nil }
+func (c *benchChat) React(context.Context, string, string, string, bridge.Reaction, bool) error {
+	return nil
+}
 func (c *benchChat) PostEscalation(context.Context, string, bridge.EscalationCard, string) (string, error) {
 	return "", nil
 }

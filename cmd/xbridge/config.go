@@ -17,29 +17,35 @@ import (
 // every setting an environment variable that overrides it. A secret can
 // also come from a file named by <ENV>_FILE.
 type Config struct {
-	DatabaseURL    string           `yaml:"database_url" env:"XBRIDGE_DATABASE_URL" help:"sqlite:<path> or postgres://…"`
-	HTTPAddr       string           `yaml:"http_addr" env:"XBRIDGE_HTTP_ADDR" help:"address the HTTP server listens on"`
-	LogLevel       string           `yaml:"log_level" env:"XBRIDGE_LOG_LEVEL" help:"debug, info, warn or error"`
-	SendDelay      time.Duration    `yaml:"send_delay" env:"XBRIDGE_SEND_DELAY" help:"how long an agent's reply waits before going out (0 allowed)"`
-	NotePrefix     string           `yaml:"note_prefix" env:"XBRIDGE_NOTE_PREFIX" help:"thread messages starting with it stay internal"`
-	CommandPrefix  string           `yaml:"command_prefix" env:"XBRIDGE_COMMAND_PREFIX" help:"thread messages starting with it are commands"`
-	ReopenWindow   time.Duration    `yaml:"reopen_window" env:"XBRIDGE_REOPEN_WINDOW" help:"a customer message this soon after close reopens the conversation"`
-	ClosingMessage string           `yaml:"closing_message" env:"XBRIDGE_CLOSING_MESSAGE" help:"sent to the customer when a conversation is closed (empty: nothing is sent)"`
-	X              XConfig          `yaml:"x"`
-	Slack          SlackConfig      `yaml:"slack"`
-	Escalation     EscalationConfig `yaml:"escalation"`
-	Roles          RolesConfig      `yaml:"roles"`
-	Routing        RoutingConfig    `yaml:"routing"`
-	SLA            SLAConfig        `yaml:"sla"`
-	Dispatch       DispatchConfig   `yaml:"dispatch"`
+	DatabaseURL    string        `yaml:"database_url" env:"XBRIDGE_DATABASE_URL" help:"sqlite:<path> or postgres://…"`
+	HTTPAddr       string        `yaml:"http_addr" env:"XBRIDGE_HTTP_ADDR" help:"address the HTTP server listens on"`
+	LogLevel       string        `yaml:"log_level" env:"XBRIDGE_LOG_LEVEL" help:"debug, info, warn or error"`
+	SendDelay      time.Duration `yaml:"send_delay" env:"XBRIDGE_SEND_DELAY" help:"how long an agent's reply waits before going out (0 allowed)"`
+	NotePrefix     string        `yaml:"note_prefix" env:"XBRIDGE_NOTE_PREFIX" help:"thread messages starting with it stay internal"`
+	CommandPrefix  string        `yaml:"command_prefix" env:"XBRIDGE_COMMAND_PREFIX" help:"thread messages starting with it are commands"`
+	ReopenWindow   time.Duration `yaml:"reopen_window" env:"XBRIDGE_REOPEN_WINDOW" help:"a customer message this soon after close reopens the conversation"`
+	ClosingMessage string        `yaml:"closing_message" env:"XBRIDGE_CLOSING_MESSAGE" help:"sent to the customer when a conversation is closed (empty: nothing is sent)"`
+	X              XConfig       `yaml:"x"`
+	Slack          SlackConfig   `yaml:"slack"`
+	Discord        DiscordConfig `yaml:"discord"`
+	// SupportPlatform is where new conversations go unless a routing rule
+	// says otherwise: slack or discord; by default whichever has a bot
+	// token (Slack when both do).
+	SupportPlatform string           `yaml:"support_platform" env:"XBRIDGE_SUPPORT_PLATFORM" help:"slack or discord: where new conversations become threads"`
+	Escalation      EscalationConfig `yaml:"escalation"`
+	Roles           RolesConfig      `yaml:"roles"`
+	Routing         RoutingConfig    `yaml:"routing"`
+	SLA             SLAConfig        `yaml:"sla"`
+	Dispatch        DispatchConfig   `yaml:"dispatch"`
 	// SavedReplies are reply templates by name, for reply-with; YAML only.
 	SavedReplies map[string]string `yaml:"saved_replies" help:"name: text; text may use {customer} {handle} {ticket} {agent}"`
 }
 
 // EscalationConfig is where escalations to engineering go.
 type EscalationConfig struct {
-	Channel string `yaml:"channel" env:"XBRIDGE_ESCALATION_CHANNEL" help:"engineering channel id (C…) for escalation threads"`
-	OnCall  string `yaml:"on_call" env:"XBRIDGE_ESCALATION_ON_CALL" help:"who an escalation mentions: a user group <!subteam^S…> or user <@U…>"`
+	Platform string `yaml:"platform" env:"XBRIDGE_ESCALATION_PLATFORM" help:"slack or discord: where the engineering channel is (default: the support platform)"`
+	Channel  string `yaml:"channel" env:"XBRIDGE_ESCALATION_CHANNEL" help:"engineering channel id (C…) for escalation threads"`
+	OnCall   string `yaml:"on_call" env:"XBRIDGE_ESCALATION_ON_CALL" help:"who an escalation mentions, in the platform's markup: Slack <!subteam^S…> or <@U…>, Discord <@&role> or <@user>"`
 }
 
 // RolesConfig names who is what, as Slack user ids (U…), user group ids
@@ -60,6 +66,7 @@ type RoutingConfig struct {
 
 // RouteRule sends matching new conversations to a channel.
 type RouteRule struct {
+	Platform string   `yaml:"platform"` // slack or discord; default the support platform
 	Account  string   `yaml:"account"`  // the X support account's user id
 	Language string   `yaml:"language"` // en, zh, ja, ko
 	Keywords []string `yaml:"keywords"` // any of them in the first message
@@ -92,6 +99,20 @@ type SlackConfig struct {
 	RatePerSecond int    `yaml:"rate_per_second" env:"XBRIDGE_SLACK_RATE_PER_SECOND" help:"messages per second per channel (0: unlimited)"`
 }
 
+// DiscordConfig is the Discord server where agents work.
+type DiscordConfig struct {
+	APIURL    string `yaml:"api_url" env:"XBRIDGE_DISCORD_API_URL" help:"Discord base URL (proxies, tests)"`
+	BotToken  string `yaml:"bot_token" env:"XBRIDGE_DISCORD_BOT_TOKEN" secret:"true" help:"the bot's token (Developer Portal → Bot)"`
+	AppID     string `yaml:"app_id" env:"XBRIDGE_DISCORD_APP_ID" help:"the application id"`
+	PublicKey string `yaml:"public_key" env:"XBRIDGE_DISCORD_PUBLIC_KEY" help:"the application's public key, to verify HTTP interactions"`
+	GuildID   string `yaml:"guild_id" env:"XBRIDGE_DISCORD_GUILD_ID" help:"the server (guild) id"`
+	Channel   string `yaml:"channel" env:"XBRIDGE_DISCORD_CHANNEL" help:"forum or text channel id where conversations become posts or threads"`
+	// Roles are Discord role ids (or user ids).
+	Agents    []string `yaml:"agents" env:"XBRIDGE_DISCORD_AGENTS" help:"comma-separated role ids of agents"`
+	Engineers []string `yaml:"engineers" env:"XBRIDGE_DISCORD_ENGINEERS" help:"comma-separated role ids of engineers"`
+	Leads     []string `yaml:"leads" env:"XBRIDGE_DISCORD_LEADS" help:"comma-separated role ids of leads"`
+}
+
 // DispatchConfig tunes outbox delivery.
 type DispatchConfig struct {
 	Workers     int           `yaml:"workers" env:"XBRIDGE_DISPATCH_WORKERS" help:"concurrent deliveries"`
@@ -116,6 +137,7 @@ func DefaultConfig() Config {
 			MentionInterval: 15 * time.Second,
 		},
 		Slack:    SlackConfig{APIURL: "https://slack.com/api/", RatePerSecond: 1},
+		Discord:  DiscordConfig{APIURL: "https://discord.com"},
 		Dispatch: DispatchConfig{Workers: 8, MaxAttempts: 8, Lease: 2 * time.Minute},
 		SLA:      SLAConfig{Enabled: true, Hours: "24/7", ReAlertEvery: 30 * time.Minute, ReAlertMax: 3},
 	}
@@ -228,26 +250,57 @@ func (c *Config) Validate() error {
 	if x.DMPollInterval < time.Second || x.MentionInterval < time.Second {
 		add("x.dm_poll_interval", "XBRIDGE_X_DM_POLL_INTERVAL", "poll intervals must be at least 1s")
 	}
-	s := c.Slack
-	if s.BotToken == "" {
-		add("slack.bot_token", "XBRIDGE_SLACK_BOT_TOKEN", "required: install the Slack app (xbridge manifest slack) and copy its Bot User OAuth Token (xoxb-…)")
-	} else if !strings.HasPrefix(s.BotToken, "xoxb-") {
-		add("slack.bot_token", "XBRIDGE_SLACK_BOT_TOKEN", "must be a bot token starting with xoxb-")
+	uses := c.Platforms()
+	switch c.supportPlatform() {
+	case "slack", "discord":
+	default:
+		add("support_platform", "XBRIDGE_SUPPORT_PLATFORM", "must be slack or discord; set the bot token of the one your team uses")
 	}
-	if s.AppToken != "" && !strings.HasPrefix(s.AppToken, "xapp-") {
-		add("slack.app_token", "XBRIDGE_SLACK_APP_TOKEN", "must be an app-level token starting with xapp- (Basic Information → App-Level Tokens, scope connections:write)")
+	if uses["slack"] {
+		s := c.Slack
+		if s.BotToken == "" {
+			add("slack.bot_token", "XBRIDGE_SLACK_BOT_TOKEN", "required: install the Slack app (xbridge manifest slack) and copy its Bot User OAuth Token (xoxb-…)")
+		} else if !strings.HasPrefix(s.BotToken, "xoxb-") {
+			add("slack.bot_token", "XBRIDGE_SLACK_BOT_TOKEN", "must be a bot token starting with xoxb-")
+		}
+		if s.AppToken != "" && !strings.HasPrefix(s.AppToken, "xapp-") {
+			add("slack.app_token", "XBRIDGE_SLACK_APP_TOKEN", "must be an app-level token starting with xapp- (Basic Information → App-Level Tokens, scope connections:write)")
+		}
+		if s.AppToken == "" && s.SigningSecret == "" {
+			add("slack.signing_secret", "XBRIDGE_SLACK_SIGNING_SECRET", "required unless Socket Mode is used (XBRIDGE_SLACK_APP_TOKEN): Basic Information → Signing Secret")
+		}
+		if s.Channel == "" && c.supportPlatform() == "slack" {
+			add("slack.channel", "XBRIDGE_SLACK_CHANNEL", "required: the id (C…) of the support channel; invite the app to it")
+		}
+		if !strings.HasSuffix(s.APIURL, "/") {
+			add("slack.api_url", "XBRIDGE_SLACK_API_URL", "must end with / (e.g. https://slack.com/api/)")
+		}
+		if s.RatePerSecond < 0 {
+			add("slack.rate_per_second", "XBRIDGE_SLACK_RATE_PER_SECOND", "must be 0 (unlimited) or more")
+		}
 	}
-	if s.AppToken == "" && s.SigningSecret == "" {
-		add("slack.signing_secret", "XBRIDGE_SLACK_SIGNING_SECRET", "required unless Socket Mode is used (XBRIDGE_SLACK_APP_TOKEN): Basic Information → Signing Secret")
+	if uses["discord"] {
+		d := c.Discord
+		for _, f := range []struct{ key, env, v, fix string }{
+			{"discord.bot_token", "XBRIDGE_DISCORD_BOT_TOKEN", d.BotToken, "the bot's token (Developer Portal → Bot → Reset Token)"},
+			{"discord.app_id", "XBRIDGE_DISCORD_APP_ID", d.AppID, "the application id (Developer Portal → General Information)"},
+			{"discord.guild_id", "XBRIDGE_DISCORD_GUILD_ID", d.GuildID, "the server id (Developer Mode → right-click the server → Copy Server ID)"},
+		} {
+			if f.v == "" {
+				add(f.key, f.env, "required: "+f.fix)
+			}
+		}
+		if d.Channel == "" && c.supportPlatform() == "discord" {
+			add("discord.channel", "XBRIDGE_DISCORD_CHANNEL", "required: the id of the forum or text channel where conversations go")
+		}
 	}
-	if s.Channel == "" {
-		add("slack.channel", "XBRIDGE_SLACK_CHANNEL", "required: the id (C…) of the support channel; invite the app to it")
+	for i, r := range c.Routing.Rules {
+		if r.Platform != "" && r.Platform != "slack" && r.Platform != "discord" {
+			add(fmt.Sprintf("routing.rules[%d].platform", i), "(YAML only)", "must be slack or discord")
+		}
 	}
-	if !strings.HasSuffix(s.APIURL, "/") {
-		add("slack.api_url", "XBRIDGE_SLACK_API_URL", "must end with / (e.g. https://slack.com/api/)")
-	}
-	if s.RatePerSecond < 0 {
-		add("slack.rate_per_second", "XBRIDGE_SLACK_RATE_PER_SECOND", "must be 0 (unlimited) or more")
+	if p := c.Escalation.Platform; p != "" && p != "slack" && p != "discord" {
+		add("escalation.platform", "XBRIDGE_ESCALATION_PLATFORM", "must be slack or discord")
 	}
 	for name, text := range c.SavedReplies {
 		if strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t") || strings.TrimSpace(text) == "" {
@@ -255,7 +308,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Escalation.OnCall != "" && !strings.HasPrefix(c.Escalation.OnCall, "<") {
-		add("escalation.on_call", "XBRIDGE_ESCALATION_ON_CALL", "write it in Slack markup: <!subteam^S0123> for a user group, <@U0123> for a person")
+		add("escalation.on_call", "XBRIDGE_ESCALATION_ON_CALL", "write it in the platform's markup: Slack <!subteam^S0123> or <@U0123>, Discord <@&role-id> or <@user-id>")
 	}
 	for _, r := range []struct {
 		key, env string
@@ -291,6 +344,48 @@ func (c *Config) Validate() error {
 		return &ConfigError{Problems: p}
 	}
 	return nil
+}
+
+// supportPlatform is where new conversations go.
+func (c *Config) supportPlatform() string {
+	switch {
+	case c.SupportPlatform != "":
+		return c.SupportPlatform
+	case c.Slack.BotToken == "" && c.Discord.BotToken != "":
+		return "discord"
+	}
+	return "slack"
+}
+
+// supportChannel is the channel of the support platform.
+func (c *Config) supportChannel() string {
+	if c.supportPlatform() == "discord" {
+		return c.Discord.Channel
+	}
+	return c.Slack.Channel
+}
+
+// escalationPlatform is where the engineering channel is.
+func (c *Config) escalationPlatform() string {
+	if c.Escalation.Platform != "" {
+		return c.Escalation.Platform
+	}
+	return c.supportPlatform()
+}
+
+// Platforms lists the chat platforms the configuration uses: the support
+// platform, the escalation platform and those routing rules name.
+func (c *Config) Platforms() map[string]bool {
+	uses := map[string]bool{c.supportPlatform(): true}
+	if c.Escalation.Channel != "" {
+		uses[c.escalationPlatform()] = true
+	}
+	for _, r := range c.Routing.Rules {
+		if r.Platform != "" {
+			uses[r.Platform] = true
+		}
+	}
+	return uses
 }
 
 // setting is one leaf of Config with its key and environment variable.

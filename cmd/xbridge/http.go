@@ -11,9 +11,14 @@ import (
 func (m *Main) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/x/webhook", m.X.WebhookHandler(m.Service, xObserver{m.Metrics}))
-	mux.Handle("POST /slack/events", m.Slack.EventsHandler(m.Service))
-	mux.Handle("POST /slack/interactions", m.Slack.InteractionsHandler(m.Service))
-	mux.Handle("POST /slack/commands", m.Slack.CommandsHandler())
+	if m.Slack != nil {
+		mux.Handle("POST /slack/events", m.Slack.EventsHandler(m.Service))
+		mux.Handle("POST /slack/interactions", m.Slack.InteractionsHandler(m.Service))
+		mux.Handle("POST /slack/commands", m.Slack.CommandsHandler())
+	}
+	if m.Discord != nil {
+		mux.Handle("POST /discord/interactions", m.Discord.InteractionsHandler())
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))
@@ -35,20 +40,18 @@ func (m *Main) readyz(w http.ResponseWriter, r *http.Request) {
 		checks["store"] = "ok"
 	}
 	m.mu.Lock()
-	xerr, serr := m.xOK, m.slackOK
-	m.mu.Unlock()
-	if xerr != nil {
-		checks["x"], ready = xerr.Error(), false
-	} else {
-		checks["x"] = "ok"
+	for name, err := range m.checks {
+		if err != nil {
+			checks[name], ready = err.Error(), false
+		} else {
+			checks[name] = "ok"
+		}
 	}
-	switch {
-	case serr != nil:
-		checks["slack"], ready = serr.Error(), false
-	case !m.Slack.Connected():
-		checks["slack"], ready = "not connected", false
-	default:
-		checks["slack"] = "ok"
+	m.mu.Unlock()
+	for name, conn := range map[string]interface{ Connected() bool }{"slack": m.Slack, "discord": m.Discord} {
+		if checks[name] == "ok" && !conn.Connected() {
+			checks[name], ready = "not connected", false
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if !ready {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xbridge/xbridge/adapters/discord"
 	"github.com/xbridge/xbridge/adapters/prom"
 	"github.com/xbridge/xbridge/adapters/slack"
 	"github.com/xbridge/xbridge/adapters/sqlstore"
@@ -40,16 +41,16 @@ type Main struct {
 	Poller     *x.Poller
 	Scheduler  *bridge.Scheduler
 	Slack      *slack.Adapter
+	Discord    *discord.Adapter
 
 	listener net.Listener
 	server   *http.Server
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 
-	mu       sync.Mutex
-	xOK      error // last result of checking X credentials
-	slackOK  error
-	closeErr error
+	mu        sync.Mutex
+	checks    map[string]error // last result of checking each platform
+	directory map[string]directory
 }
 
 // NewMain returns a Main with the default configuration.
@@ -93,12 +94,28 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}, m.Logger); err != nil {
 		return err
 	}
-	if m.Slack, err = slack.New(slack.Config{
-		APIURL: cfg.Slack.APIURL, BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken,
-		SigningSecret: cfg.Slack.SigningSecret, HTTPClient: m.HTTPClient,
-		Roles: slack.Roles{Agents: cfg.Roles.Agents, Engineers: cfg.Roles.Engineers, Leads: cfg.Roles.Leads},
-	}, m.Logger); err != nil {
-		return err
+	uses := cfg.Platforms()
+	chats := map[string]bridge.ChatPlatform{}
+	m.directory = map[string]directory{}
+	if uses["slack"] {
+		if m.Slack, err = slack.New(slack.Config{
+			APIURL: cfg.Slack.APIURL, BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken,
+			SigningSecret: cfg.Slack.SigningSecret, HTTPClient: m.HTTPClient,
+			Roles: slack.Roles{Agents: cfg.Roles.Agents, Engineers: cfg.Roles.Engineers, Leads: cfg.Roles.Leads},
+		}, m.Logger); err != nil {
+			return err
+		}
+		chats["slack"], m.directory["slack"] = m.Slack, m.Slack
+	}
+	if uses["discord"] {
+		if m.Discord, err = discord.New(discord.Config{
+			Token: cfg.Discord.BotToken, AppID: cfg.Discord.AppID, PublicKey: cfg.Discord.PublicKey,
+			GuildID: cfg.Discord.GuildID, APIURL: cfg.Discord.APIURL, HTTPClient: m.HTTPClient,
+			Roles: discord.Roles{Agents: cfg.Discord.Agents, Engineers: cfg.Discord.Engineers, Leads: cfg.Discord.Leads},
+		}, m.Logger); err != nil {
+			return err
+		}
+		chats["discord"], m.directory["discord"] = m.Discord, m.Discord
 	}
 	rates := map[string]bridge.Rate{
 		// X's budgets per 15 minutes: DM send 15, POST /2/tweets 100.
@@ -111,9 +128,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		rates["slack:post"] = bridge.Rate{Every: time.Second / time.Duration(cfg.Slack.RatePerSecond), Burst: 3}
 		rates["slack:edit"] = bridge.Rate{Every: time.Second, Burst: 10}
 	}
+	// Discord: 5 messages per 5 seconds per channel.
+	rates["discord:post"] = bridge.Rate{Every: time.Second, Burst: 5}
+	rates["discord:edit"] = bridge.Rate{Every: time.Second, Burst: 5}
 	m.Dispatcher = &bridge.Dispatcher{
 		Store: m.Store, Clock: m.Clock, Logger: m.Logger.With("component", "dispatcher"),
-		Chat:    map[string]bridge.ChatPlatform{"slack": m.Slack},
+		Chat:    chats,
 		X:       m.X,
 		Limits:  &bridge.LaneLimiter{Rates: rates},
 		Workers: cfg.Dispatch.Workers, MaxAttempts: cfg.Dispatch.MaxAttempts, Lease: cfg.Dispatch.Lease,
@@ -123,29 +143,36 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Service = &bridge.Service{
 		Store: m.Store, Clock: m.Clock, Logger: m.Logger.With("component", "service"),
 		Rules:        x.Rules{},
-		ChatPlatform: "slack", ChatChannel: cfg.Slack.Channel,
+		ChatPlatform: cfg.supportPlatform(), ChatChannel: cfg.supportChannel(),
 		SendDelay: cfg.SendDelay, NotePrefix: cfg.NotePrefix, CommandPrefix: cfg.CommandPrefix,
 		ReopenWindow:   cfg.ReopenWindow,
-		Routes:         routes(cfg.Routing.Rules),
+		Routes:         routes(cfg.Routing.Rules, cfg.supportPlatform()),
 		AutoAssign:     strings.TrimPrefix(cfg.Routing.AutoAssign, "off"),
-		Escalation:     bridge.Escalations{Platform: "slack", Channel: cfg.Escalation.Channel, OnCall: cfg.Escalation.OnCall},
+		Escalation:     bridge.Escalations{Platform: cfg.escalationPlatform(), Channel: cfg.Escalation.Channel, OnCall: cfg.Escalation.OnCall},
 		ClosingMessage: cfg.ClosingMessage,
 		SavedReplies:   savedReplies(cfg.SavedReplies),
 		Roles: func(platform, id string) []bridge.Role {
-			if platform != "slack" {
-				return nil
+			if d, ok := m.directory[platform]; ok {
+				return d.RolesOf(id)
 			}
-			return m.Slack.RolesOf(id)
+			return nil
 		},
 		Names: func(platform, id string) string {
-			if platform != "slack" {
-				return ""
+			if d, ok := m.directory[platform]; ok {
+				return d.NameOf(id)
 			}
-			return m.Slack.NameOf(id)
+			return ""
 		},
 		Wake: m.Dispatcher.Wake, Observe: m.Metrics,
 	}
-	m.Slack.SetCommands(commands.NewProcessor(cfg.CommandPrefix), commands.Service{Bridge: m.Service})
+	exec := commands.Service{Bridge: m.Service}
+	if m.Slack != nil {
+		m.Slack.SetCommands(commands.NewProcessor(cfg.CommandPrefix), exec)
+	}
+	if m.Discord != nil {
+		m.Discord.SetHandler(m.Service)
+		m.Discord.SetCommands(commands.NewProcessor(cfg.CommandPrefix), exec)
+	}
 	if m.Service.SLA, _ = cfg.SLA.build(); m.Service.SLA != nil {
 		m.Scheduler = &bridge.Scheduler{Store: m.Store, Clock: m.Clock, Logger: m.Logger.With("component", "sla"),
 			Service: m.Service, Fired: m.Metrics.AlertFired}
@@ -155,7 +182,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Dispatcher.Pager = &webhook.Pager{URL: cfg.SLA.WebhookURL, Secret: cfg.SLA.WebhookSecret, Client: m.HTTPClient, Now: m.Clock.Now}
 	}
 
-	m.xOK, m.slackOK = errNotChecked, errNotChecked
+	m.checks = map[string]error{"x": errNotChecked}
+	for name := range chats {
+		m.checks[name] = errNotChecked
+	}
 	if m.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("http_addr (XBRIDGE_HTTP_ADDR) %s: %w", cfg.HTTPAddr, err)
 	}
@@ -184,11 +214,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Scheduler != nil {
 		m.goRun("sla scheduler", func() error { return m.Scheduler.Run(runCtx) })
 	}
-	if cfg.Slack.AppToken != "" {
+	if m.Slack != nil && cfg.Slack.AppToken != "" {
 		m.goRun("slack socket mode", func() error { return m.Slack.RunSocketMode(runCtx, m.Service) })
 	}
 	m.Logger.Info("xbridge serving", "addr", m.listener.Addr().String(), "store", m.Store.Dialect(),
-		"x_ingest", cfg.X.Ingest, "slack_mode", map[bool]string{true: "socket", false: "events api"}[cfg.Slack.AppToken != ""])
+		"x_ingest", cfg.X.Ingest, "support", cfg.supportPlatform(), "chat_platforms", len(chats))
 	return nil
 }
 
@@ -202,20 +232,46 @@ func (m *Main) goRun(name string, fn func() error) {
 	}()
 }
 
-// checkPlatforms verifies the X and Slack credentials, retrying with
-// backoff while a platform is unreachable; /readyz reports the outcome.
+// checkPlatforms verifies the credentials of X and each chat platform
+// (and, for Discord, registers the slash command and opens the gateway),
+// retrying with backoff while a platform is unreachable; /readyz reports
+// the outcome.
 func (m *Main) checkPlatforms(ctx context.Context) {
+	checks := map[string]func() error{
+		"x": func() error { _, err := m.X.Me(ctx); return err },
+	}
+	if m.Slack != nil {
+		checks["slack"] = func() error { return m.Slack.Check(ctx) }
+	}
+	if m.Discord != nil {
+		checks["discord"] = func() error {
+			if err := m.Discord.Check(ctx); err != nil {
+				return err
+			}
+			if err := m.Discord.RegisterCommands(ctx); err != nil {
+				return err
+			}
+			return m.Discord.Open(ctx)
+		}
+	}
 	delay := time.Second
 	for {
-		xerr := func() error { _, err := m.X.Me(ctx); return err }()
-		serr := m.Slack.Check(ctx)
-		m.mu.Lock()
-		m.xOK, m.slackOK = xerr, serr
-		m.mu.Unlock()
-		if xerr == nil && serr == nil {
+		failed := map[string]error{}
+		for name, check := range checks {
+			err := check()
+			m.mu.Lock()
+			m.checks[name] = err
+			m.mu.Unlock()
+			if err == nil {
+				delete(checks, name)
+			} else {
+				failed[name] = err
+			}
+		}
+		if len(checks) == 0 {
 			return
 		}
-		m.Logger.Warn("platform check failed; retrying", "x_err", xerr, "slack_err", serr, "in", delay)
+		m.Logger.Warn("platform check failed; retrying", "failed", failed, "in", delay)
 		select {
 		case <-ctx.Done():
 			return
@@ -223,6 +279,12 @@ func (m *Main) checkPlatforms(ctx context.Context) {
 		}
 		delay = min(delay*2, 5*time.Minute)
 	}
+}
+
+// directory tells a chat platform's users' roles and names.
+type directory interface {
+	RolesOf(userID string) []bridge.Role
+	NameOf(userID string) string
 }
 
 // Addr is the HTTP server's address, once running.
@@ -248,6 +310,9 @@ func (m *Main) Close() error {
 	if m.Slack != nil {
 		m.Slack.Close()
 	}
+	if m.Discord != nil {
+		m.Discord.Close()
+	}
 	if m.Store != nil {
 		if err := m.Store.Close(); err != nil {
 			return err
@@ -268,11 +333,15 @@ func (o xObserver) Waited(what string, d time.Duration) { o.m.Waited("x:poll:"+w
 var errNotChecked = errors.New("not checked yet")
 
 // routes turns the configured routing rules into the domain's.
-func routes(rules []RouteRule) []bridge.Route {
+func routes(rules []RouteRule, support string) []bridge.Route {
 	out := make([]bridge.Route, 0, len(rules))
 	for _, r := range rules {
+		platform := r.Platform
+		if platform == "" {
+			platform = support
+		}
 		out = append(out, bridge.Route{Account: r.Account, Language: r.Language, Keywords: r.Keywords,
-			Platform: "slack", Channel: r.Channel})
+			Platform: platform, Channel: r.Channel})
 	}
 	return out
 }
@@ -352,9 +421,17 @@ func checkConfig(ctx context.Context, cfg Config, stdout io.Writer, logger *slog
 			problems = append(problems, fmt.Sprintf("x.user_id (XBRIDGE_X_USER_ID): is %s but the credentials belong to @%s (id %s)", cfg.X.UserID, me.Handle, me.ID))
 		}
 	}
+	uses := cfg.Platforms()
+	if dc, err := discord.New(discord.Config{Token: cfg.Discord.BotToken, AppID: cfg.Discord.AppID,
+		PublicKey: cfg.Discord.PublicKey, GuildID: cfg.Discord.GuildID, APIURL: cfg.Discord.APIURL}, logger); uses["discord"] && err == nil {
+		if err := dc.Check(ctx); err != nil {
+			problems = append(problems, "discord: "+err.Error())
+		}
+		dc.Close()
+	}
 	if sl, err := slack.New(slack.Config{APIURL: cfg.Slack.APIURL, BotToken: cfg.Slack.BotToken,
 		AppToken: cfg.Slack.AppToken, SigningSecret: cfg.Slack.SigningSecret,
-		Roles: slack.Roles{Agents: cfg.Roles.Agents, Engineers: cfg.Roles.Engineers, Leads: cfg.Roles.Leads}}, logger); err == nil {
+		Roles: slack.Roles{Agents: cfg.Roles.Agents, Engineers: cfg.Roles.Engineers, Leads: cfg.Roles.Leads}}, logger); uses["slack"] && err == nil {
 		if err := sl.Check(ctx); err != nil {
 			problems = append(problems, "slack: "+err.Error())
 		}
@@ -362,7 +439,7 @@ func checkConfig(ctx context.Context, cfg Config, stdout io.Writer, logger *slog
 	if len(problems) > 0 {
 		return &ConfigError{Problems: problems}
 	}
-	fmt.Fprintln(stdout, "configuration OK: database, X and Slack reachable with the given credentials")
+	fmt.Fprintln(stdout, "configuration OK: the database, X and the chat platforms answer with the given credentials")
 	return nil
 }
 
