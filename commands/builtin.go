@@ -126,7 +126,7 @@ func builtins(p *Processor) []*Command {
 		{
 			Name: "resolve", Params: []Param{{Name: "text", Kind: ArgText, Optional: true}},
 			Summary: "Mark the escalation resolved (in its escalation thread).",
-			Example: "fixed in release 2.3", Roles: engineers, NeedsConversation: true,
+			Example: "fixed in release 2.3", Roles: agentsAndEngineers, NeedsConversation: true,
 			Run: func(ctx context.Context, ex Executor, inv Invocation, args []string) (Reply, error) {
 				return confirm(inv, ex.Resolve(ctx, inv, optional(args)), "Escalation of %s resolved.")
 			},

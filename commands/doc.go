@@ -53,7 +53,7 @@
 //
 // A command declares the roles that may run it; RoleLead implies RoleAgent
 // and a command without roles is for everyone (help). The processor refuses
-// anyone else ("`resolve` needs the engineer role.") before the executor is
+// anyone else ("`claim` needs the agent role.") before the executor is
 // called. What depends on state is the executor's to refuse, with
 // NeedsRole's wording: assign declares RoleAgent, and assigning anyone but
 // oneself needs RoleLead; reopen declares RoleAgent, and reopening after the

@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ type channelInfo struct {
 	Name     string
 	Type     discordgo.ChannelType
 	ParentID string               // a thread's channel or forum
+	OwnerID  string               // who started a thread
 	Tags     []discordgo.ForumTag // a forum's available tags
 	read     time.Time            // when Tags were learnt
 }
@@ -40,7 +42,7 @@ func (c channelInfo) isForum() bool {
 // infoOf copies what the adapter keeps of a channel object.
 func infoOf(ch *discordgo.Channel, now time.Time) channelInfo {
 	return channelInfo{
-		ID: ch.ID, Name: ch.Name, Type: ch.Type, ParentID: ch.ParentID,
+		ID: ch.ID, Name: ch.Name, Type: ch.Type, ParentID: ch.ParentID, OwnerID: ch.OwnerID,
 		Tags: slices.Clone(ch.AvailableTags), read: now,
 	}
 }
@@ -66,18 +68,21 @@ func (c *channelCache) learn(ch *discordgo.Channel) {
 	info := infoOf(ch, c.a.now())
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.m[ch.ID]; ok && info.ParentID == "" {
-		info.ParentID = old.ParentID // partial objects keep what was known
+	if old, ok := c.m[ch.ID]; ok {
+		// Partial objects keep what was known.
+		info.ParentID = cmp.Or(info.ParentID, old.ParentID)
+		info.OwnerID = cmp.Or(info.OwnerID, old.OwnerID)
 	}
 	c.m[ch.ID] = info
 }
 
-// learnThread records a thread the adapter created.
+// learnThread records a thread the adapter (the bot) created.
 func (c *channelCache) learnThread(id, parent string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[id]; !ok {
-		c.m[id] = channelInfo{ID: id, Type: discordgo.ChannelTypeGuildPublicThread, ParentID: parent, read: c.a.now()}
+		c.m[id] = channelInfo{ID: id, Type: discordgo.ChannelTypeGuildPublicThread, ParentID: parent,
+			OwnerID: c.a.self(), read: c.a.now()}
 	}
 }
 
@@ -122,6 +127,9 @@ func (c *channelCache) forumTags(ctx context.Context, forumID string) ([]discord
 type place struct {
 	Channel  string // the parent channel (support channel or forum) of a thread
 	ThreadID string // the thread; "" outside threads
+	// BotThread: the bot started the thread (a ticket or escalation
+	// thread, even one whose record is still being written).
+	BotThread bool
 }
 
 // placeOf locates a Discord channel: a thread is the ThreadID and its
@@ -134,7 +142,7 @@ func (a *Adapter) placeOf(ctx context.Context, channelID string) place {
 		return place{Channel: channelID}
 	}
 	if info.isThread() && info.ParentID != "" {
-		return place{Channel: info.ParentID, ThreadID: channelID}
+		return place{Channel: info.ParentID, ThreadID: channelID, BotThread: info.OwnerID != "" && info.OwnerID == a.self()}
 	}
 	return place{Channel: channelID}
 }

@@ -221,7 +221,8 @@ func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
 		Platform: platformName, EventID: m.ID,
 		Channel: pl.Channel, ThreadID: pl.ThreadID, MessageID: m.ID,
 		UserID: m.Author.ID, UserName: name, Roles: roles,
-		Text: plainText(m.Content, a.resolver(ctx, m.Mentions)),
+		Text:        plainText(m.Content, a.resolver(ctx, m.Mentions)),
+		InBotThread: pl.BotThread,
 	}
 	a.deliver(ctx, "discord message", func(h Handler) error {
 		out, err := h.HandleChatMessage(ctx, msg)

@@ -145,7 +145,7 @@ func TestGatewayInbound(t *testing.T) {
 		want := bridge.ChatMessage{
 			Platform: "discord", EventID: id, Channel: channel, ThreadID: thread, MessageID: id,
 			UserID: testAgent, UserName: "Alice", Roles: []bridge.Role{bridge.RoleAgent},
-			Text: "Sorry about that @bob, refund on its way",
+			Text: "Sorry about that @bob, refund on its way", InBotThread: true,
 		}
 		if !reflect.DeepEqual(m, want) {
 			t.Errorf("message in %s:\n got %+v\nwant %+v", channel, m, want)

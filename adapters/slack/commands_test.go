@@ -417,6 +417,7 @@ func TestEscalationLandsInSlack(t *testing.T) {
 	b := setupWith(t, httpMode, func(sim *slacksim.Server, cfg *Config) {
 		sim.AddChannel(engChannel, "engineering")
 		sim.AddUser(slacksim.User{ID: engineer, Name: "eve", RealName: "Eve Engineer"})
+		sim.AddUser(slacksim.User{ID: "UGUEST1", Name: "gus", RealName: "Gus Guest"})
 		sim.AddUserGroup("S0ENG", "eng-oncall", engineer)
 		cfg.Roles = Roles{Agents: []string{testAgent}, Engineers: []string{"@eng-oncall"}}
 	})
@@ -450,9 +451,9 @@ func TestEscalationLandsInSlack(t *testing.T) {
 		t.Errorf("escalation text %q blocks %s", root.Text, root.Blocks)
 	}
 
-	// Engineers resolve it with its button; agents may not.
-	b.sim.ClickButton(testAgent, engChannel, esc, commands.ButtonAction("resolve"), "")
-	b.waitFor(t, "the refusal", func() bool { return len(b.ephemeralsWith(testAgent, "needs the engineer role")) == 1 })
+	// Engineers (and agents) resolve it with its button; others may not.
+	b.sim.ClickButton("UGUEST1", engChannel, esc, commands.ButtonAction("resolve"), "")
+	b.waitFor(t, "the refusal", func() bool { return len(b.ephemeralsWith("UGUEST1", "needs the agent or engineer role")) == 1 })
 	b.sim.ClickButton(engineer, engChannel, esc, commands.ButtonAction("resolve"), "")
 	b.waitFor(t, "the Resolve click", b.ex.called("Resolve", 1))
 	if c := b.ex.callsOf("Resolve")[0]; c.Inv.ThreadID != esc || c.Inv.Channel != engChannel || c.Inv.ConversationID != 42 ||

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xbridge/xbridge/adapters/discord/discordsim"
 	"github.com/xbridge/xbridge/adapters/slack/slacksim"
 	"github.com/xbridge/xbridge/adapters/x/xsim"
 	"github.com/xbridge/xbridge/commands"
@@ -30,14 +31,27 @@ const (
 	demoEngChannel    = "C0ENG"
 )
 
-// sims is a simulated X and Slack, served on loopback.
+// sims is a simulated X, Slack and Discord, served on loopback.
 type sims struct {
-	X        *xsim.Server
-	Slack    *slacksim.Server
-	XURL     string
-	SlackURL string
-	closers  []func()
+	X          *xsim.Server
+	Slack      *slacksim.Server
+	Discord    *discordsim.Server
+	XURL       string
+	SlackURL   string
+	DiscordURL string
+	closers    []func()
 }
+
+// Identities in the simulated Discord server.
+const (
+	discordGuild   = "1200000000000000001"
+	discordBot     = "1100000000000000001"
+	discordForum   = "1300000000000000002" // a forum support channel
+	discordText    = "1300000000000000001" // a text support channel
+	discordEng     = "1300000000000000003" // an engineering text channel
+	discordAgent   = "1400000000000000001"
+	discordEngUser = "1400000000000000002"
+)
 
 func (s *sims) Close() {
 	for i := len(s.closers) - 1; i >= 0; i-- {
@@ -46,9 +60,9 @@ func (s *sims) Close() {
 }
 
 // demo credentials: the simulators accept exactly these.
-var demoCreds = struct{ consumerKey, consumerSecret, accessToken, accessSecret, bot, app, signing string }{
+var demoCreds = struct{ consumerKey, consumerSecret, accessToken, accessSecret, bot, app, signing, discord string }{
 	"demo-consumer-key", "demo-consumer-secret", "demo-access-token", "demo-access-secret",
-	"xoxb-demo-bot-token", "xapp-demo-app-token", "demo-signing-secret",
+	"xoxb-demo-bot-token", "xapp-demo-app-token", "demo-signing-secret", "demo-discord-bot-token",
 }
 
 // startSims starts the X and Slack simulators.
@@ -73,10 +87,21 @@ func startSims(xRateLimits, slackRateLimits bool) (*sims, error) {
 	ss.AddChannel(demoEngChannel, "engineering")
 	ss.AddUser(slacksim.User{ID: demoAgent, Name: "Bob", RealName: "Bob (Support)"})
 	ss.AddUser(slacksim.User{ID: demoEngineer, Name: "Eve", RealName: "Eve (Engineering)"})
+	ds, err := discordsim.New(discordsim.Options{BotToken: demoCreds.discord, BotUserID: discordBot, GuildID: discordGuild,
+		GuildName: "Acme support", RateLimits: slackRateLimits})
+	if err != nil {
+		return nil, fmt.Errorf("discord simulator: %w", err)
+	}
+	ds.AddChannel(discordsim.Channel{ID: discordForum, Name: "support-forum", Type: discordsim.ChannelForum})
+	ds.AddChannel(discordsim.Channel{ID: discordText, Name: "support", Type: discordsim.ChannelText})
+	ds.AddChannel(discordsim.Channel{ID: discordEng, Name: "engineering", Type: discordsim.ChannelText})
+	ds.AddMember(discordsim.Member{ID: discordAgent, Username: "dana", GlobalName: "Dana (Support)"})
+	ds.AddMember(discordsim.Member{ID: discordEngUser, Username: "eli", GlobalName: "Eli (Engineering)"})
 	xsrv := httptest.NewServer(xs)
 	ssrv := httptest.NewServer(ss)
-	return &sims{X: xs, Slack: ss, XURL: xsrv.URL, SlackURL: ssrv.URL,
-		closers: []func(){xsrv.Close, ssrv.Close, ss.Close}}, nil
+	dsrv := httptest.NewServer(ds)
+	return &sims{X: xs, Slack: ss, Discord: ds, XURL: xsrv.URL, SlackURL: ssrv.URL, DiscordURL: dsrv.URL,
+		closers: []func(){xsrv.Close, ssrv.Close, dsrv.Close, ss.Close, ds.Close}}, nil
 }
 
 // simConfig is a configuration that points xbridge at the simulators.
@@ -94,6 +119,8 @@ func simConfig(s *sims, databaseURL string) Config {
 	cfg.Slack.Channel = demoChannel
 	cfg.Roles = RolesConfig{Agents: []string{demoAgent}, Engineers: []string{demoEngineer}}
 	cfg.Escalation = EscalationConfig{Channel: demoEngChannel, OnCall: "<!subteam^S0ENGONCALL>"}
+	cfg.Discord = DiscordConfig{APIURL: s.DiscordURL, BotToken: demoCreds.discord, AppID: discordBot,
+		PublicKey: s.Discord.PublicKeyHex(), GuildID: discordGuild, Channel: discordForum}
 	cfg.ClosingMessage = "Thanks for contacting Acme support! Reply here any time."
 	return cfg
 }

@@ -18,6 +18,8 @@ const (
 	lead       = "U0LEA"
 )
 
+func slackEngineer() slacksim.User { return slacksim.User{ID: engineer, Name: "eve", RealName: "Eve (Eng)"} }
+
 // startTriage runs the bridge with roles, an engineering channel and a
 // closing message, and opens one DM conversation.
 func startTriage(t *testing.T, dsn string) (*env, string) {
