@@ -18,7 +18,9 @@ const (
 	lead       = "U0LEA"
 )
 
-func slackEngineer() slacksim.User { return slacksim.User{ID: engineer, Name: "eve", RealName: "Eve (Eng)"} }
+func slackEngineer() slacksim.User {
+	return slacksim.User{ID: engineer, Name: "eve", RealName: "Eve (Eng)"}
+}
 
 // startTriage runs the bridge with roles, an engineering channel and a
 // closing message, and opens one DM conversation.
