@@ -121,6 +121,8 @@ func simConfig(s *sims, databaseURL string) Config {
 	cfg.Escalation = EscalationConfig{Channel: demoEngChannel, OnCall: "<!subteam^S0ENGONCALL>"}
 	cfg.Discord = DiscordConfig{APIURL: s.DiscordURL, BotToken: demoCreds.discord, AppID: discordBot,
 		PublicKey: s.Discord.PublicKeyHex(), GuildID: discordGuild, Channel: discordForum}
+	// The Discord leg: conversations in Chinese go to the Discord team.
+	cfg.Routing.Rules = []RouteRule{{Language: "zh", Platform: "discord", Channel: discordForum}}
 	cfg.ClosingMessage = "Thanks for contacting Acme support! Reply here any time."
 	return cfg
 }
@@ -177,6 +179,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer s.Close()
 	s.X.AddUser(xsim.User{ID: "2001", Username: "alice_w", Name: "Alice Walker", Followers: 48200, Verified: true})
 	s.X.AddUser(xsim.User{ID: "2002", Username: "carol_dev", Name: "Carol", Followers: 310})
+	s.X.AddUser(xsim.User{ID: "2003", Username: "lin_w", Name: "Lin Wei", Followers: 1200})
 	observeSims(s, tr)
 
 	m := NewMain()
@@ -197,10 +200,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := d.script(); err != nil {
 		return fmt.Errorf("demo failed: %w", err)
 	}
-	if v := append(s.X.Violations(), s.Slack.Violations()...); len(v) > 0 {
+	if v := append(append(s.X.Violations(), s.Slack.Violations()...), s.Discord.Violations()...); len(v) > 0 {
 		return fmt.Errorf("the simulators saw requests the real APIs would refuse:\n  %s", strings.Join(v, "\n  "))
 	}
-	tr.say("\ndemo finished in %.1fs: every request was valid per the X and Slack API descriptions", time.Since(tr.start).Seconds())
+	tr.say("\ndemo finished in %.1fs: every request was valid per the X, Slack and Discord API descriptions", time.Since(tr.start).Seconds())
 	return nil
 }
 
@@ -226,6 +229,25 @@ func observeSims(s *sims, tr *transcript) {
 			tr.printf("Slack  :%s: on the agent's reply", c.Params.Get("name"))
 		case c.Method == "reactions.remove":
 			tr.printf("Slack  :%s: removed", c.Params.Get("name"))
+		}
+	})
+	s.Discord.OnCall(func(c discordsim.Call) {
+		if c.Method != "POST" || c.Status >= 300 {
+			return
+		}
+		var body struct {
+			Name    string `json:"name"`
+			Content string `json:"content"`
+			Embeds  []struct {
+				Title string `json:"title"`
+			} `json:"embeds"`
+		}
+		json.Unmarshal(c.Body, &body)
+		switch {
+		case c.Route == "/channels/{channel_id}/threads" && body.Name != "":
+			tr.printf("Discord #support-forum: new post %q with the card", body.Name)
+		case c.Route == "/channels/{channel_id}/messages" && body.Content != "":
+			tr.printf("Discord › thread: %s", oneLine(body.Content))
 		}
 	})
 	s.X.OnRequest(func(r xsim.RequestLog) {
@@ -425,6 +447,27 @@ func (d *demo) script() error {
 		for _, line := range strings.Split(status[0].Text, "\n") {
 			tr.say("           %s", line)
 		}
+	}
+
+	tr.step("10. The Discord leg: a customer writing in Chinese is routed to the Discord team's forum")
+	if err := d.waitFor("Discord", func() bool { return d.m.Discord.Connected() }); err != nil {
+		return err
+	}
+	cn := s.X.CustomerDM("2003", "你好，我的订单 #50112 还没有到，可以帮我查一下吗？")
+	tr.printf("X      @lin_w → @%s (DM): %q", demoSupportHandle, cn.Text)
+	var post string
+	if err := d.waitFor("the forum post", func() bool {
+		if ts := s.Discord.Threads(discordForum); len(ts) > 0 {
+			post = ts[0].ID
+		}
+		return post != "" && len(s.Discord.Messages(post)) >= 2
+	}); err != nil {
+		return err
+	}
+	s.Discord.PostAsUser(discordAgent, post, "您好！订单 #50112 已经发出，预计明天送达。")
+	tr.printf("Discord › thread: Dana replies in the post (held %s)", d.m.Config.SendDelay)
+	if err := d.waitFor("the DM in Chinese", func() bool { return len(s.X.DMsTo("2003")) == 1 }); err != nil {
+		return err
 	}
 	return nil
 }

@@ -27,6 +27,8 @@ func TestDemoRunsTheWholeStory(t *testing.T) {
 		"Engineering resolved the escalation (Eve): address updated",
 		`DM sent to user 2001: "Thanks for contacting Acme support!`,
 		"Bob closed this.",
+		`Discord #support-forum: new post "#3 · Lin Wei" with the card`,
+		"DM sent to user 2003",
 		"every request was valid",
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -110,7 +110,7 @@ func (e *env) threadOf(handle string) string {
 
 func (e *env) noViolations() {
 	e.t.Helper()
-	if v := append(e.s.X.Violations(), e.s.Slack.Violations()...); len(v) > 0 {
+	if v := append(append(e.s.X.Violations(), e.s.Slack.Violations()...), e.s.Discord.Violations()...); len(v) > 0 {
 		e.t.Fatalf("requests the real APIs would refuse:\n%s", strings.Join(v, "\n"))
 	}
 }
