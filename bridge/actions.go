@@ -284,10 +284,15 @@ func (s *Service) Close(ctx context.Context, a Action, reason string) error {
 				return err
 			}
 		}
-		if s.ClosingMessage == "" {
-			return nil
+		if s.ClosingMessage != "" {
+			if err := s.sendFromBridge(ctx, tx, conv, a, s.ClosingMessage, "closing"); err != nil {
+				return err
+			}
 		}
-		return s.sendFromBridge(ctx, tx, conv, a, s.ClosingMessage, "closing")
+		if err := s.askCSAT(ctx, tx, conv, a); err != nil {
+			return err
+		}
+		return tx.UpdateConversation(ctx, conv)
 	})
 }
 

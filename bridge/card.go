@@ -24,5 +24,9 @@ func RenderCard(conv *Conversation, cust *Customer) Card {
 		Tags:           conv.Tags,
 		ClosedByName:   conv.ClosedByName,
 		CloseReason:    conv.CloseReason,
+		Language:       conv.Language,
+		PriorityHint:   conv.PriorityHint,
+		Automation:     conv.Automation,
+		CSAT:           conv.CSATScore,
 	}
 }

@@ -83,6 +83,15 @@ type Conversation struct {
 	EscalationID int64    // the open escalation, if any
 	ClosedByName string
 	CloseReason  string
+	// First tier.
+	Language     string    // "en", "zh", … from the first message
+	Automation   string    // "faq:<rule>" while an FAQ answer stands; "handed_over" once a human was asked for
+	AckedAt      time.Time // the acknowledgement of this cycle was sent
+	PriorityHint string    // the suggested priority and why: "high: negative, 48k followers"
+	CSATAskedAt  time.Time
+	CSATScore    int // 1–5, 0 when not rated
+	CSATAt       time.Time
+	TypingAt     time.Time // the customer's typing was last shown in the thread
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	ClosedAt     time.Time // zero while not closed

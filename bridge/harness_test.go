@@ -398,3 +398,8 @@ func (testRules) Parts(kind bridge.Kind, text string) ([]string, error) {
 	}
 	return append(parts, text), nil
 }
+
+// wholeRules never split a reply.
+type wholeRules struct{}
+
+func (wholeRules) Parts(_ bridge.Kind, text string) ([]string, error) { return []string{text}, nil }

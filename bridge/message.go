@@ -40,4 +40,5 @@ type Message struct {
 	DeliveryError  string
 	CreatedAt      time.Time
 	SentAt         time.Time
+	SeenAt         time.Time // the customer read it (X read receipt)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -38,6 +39,36 @@ type Card struct {
 	History      []CardHistory
 	// SLA shows each measured target's state and due time.
 	SLA []CardSLA
+	// First tier: the customer's language, the suggested priority and why
+	// ("high: negative, 48k followers"), what automation did ("faq:returns",
+	// "handed_over"), the satisfaction rating (1–5, 0 when none).
+	Language     string
+	PriorityHint string
+	Automation   string
+	CSAT         int
+}
+
+// TierLine is the card's first-tier line: "Language: zh · Suggested: high
+// (negative, 48k followers) · Answered by FAQ returns · CSAT 4/5"; empty
+// when there is nothing to show.
+func (c Card) TierLine() string {
+	var parts []string
+	if c.Language != "" {
+		parts = append(parts, "Language: "+c.Language)
+	}
+	if p, why, ok := strings.Cut(c.PriorityHint, ": "); ok {
+		parts = append(parts, fmt.Sprintf("Suggested: %s (%s)", p, why))
+	}
+	switch {
+	case strings.HasPrefix(c.Automation, automationFAQ):
+		parts = append(parts, "Answered by FAQ "+strings.TrimPrefix(c.Automation, automationFAQ))
+	case c.Automation == AutomationHandedOver:
+		parts = append(parts, "Handed over from automation")
+	}
+	if c.CSAT > 0 {
+		parts = append(parts, fmt.Sprintf("CSAT %d/5", c.CSAT))
+	}
+	return strings.Join(parts, " · ")
 }
 
 // CardSLA is one SLA target on a card.

@@ -37,6 +37,10 @@ type Service struct {
 	Roles func(platform, userID string) []Role
 	Names func(platform, userID string) string
 
+	// Tier, when set, answers by itself: acknowledgements, FAQ answers,
+	// priority suggestions, the satisfaction survey, read receipts.
+	Tier *FirstTier
+
 	// SLA, when set, measures first response, next response and
 	// resolution; WakeScheduler tells the scheduler targets changed.
 	SLA           *SLA
@@ -140,7 +144,12 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 	if err != nil {
 		return err
 	}
-	answered := opened == openedExisting && conv.Status == StatusPending
+	if opened == openedRating {
+		_, err := s.csatAnswer(ctx, tx, conv, &cust, ev, now)
+		return err
+	}
+	automated := strings.HasPrefix(conv.Automation, automationFAQ)
+	answered := opened == openedExisting && conv.Status == StatusPending && !automated
 	if answered {
 		conv.Status = StatusOpen
 	}
@@ -169,9 +178,20 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 	if err != nil {
 		return err
 	}
+	tierItems, err := s.firstTier(ctx, tx, conv, &cust, &msg, opened)
+	if err != nil {
+		return err
+	}
+	if s.Tier != nil {
+		conv.UpdatedAt = now
+		if err := tx.UpdateConversation(ctx, conv); err != nil {
+			return err
+		}
+	}
 	if opened == openedNew {
 		// The card brings the message that opened the conversation with it.
 		items := []*OutboxItem{s.chatItem(conv, EffectCard, "card", msg.ID, Payload{})}
+		items = append(items, tierItems...)
 		if agent, err := s.autoAssign(ctx, tx, conv); err != nil {
 			return err
 		} else if agent != nil {
@@ -201,7 +221,7 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 			s.notice(conv, fmt.Sprintf("reopen:%d", msg.ID), PostNotice, "Reopened: the customer wrote again."))
 	}
 	items = append(items, customerPostItem(conv, msg.ID, s.now()))
-	return tx.Enqueue(ctx, items...)
+	return tx.Enqueue(ctx, append(items, tierItems...)...)
 }
 
 // replyTo is the tweet a public reply to ev answers.
@@ -218,6 +238,7 @@ const (
 	openedExisting opening = iota
 	openedNew
 	openedReopened
+	openedRating // a closed conversation's CSAT answer: it stays closed
 )
 
 // conversationFor finds the conversation an inbound message belongs to,
@@ -245,6 +266,11 @@ func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage,
 		key = ev.EventID
 	}
 	prev, err := tx.LatestConversation(ctx, ev.Account, ev.Kind, key, cust.ID)
+	if err == nil {
+		if _, ok := s.rating(prev, ev.Text, now); ok {
+			return prev, openedRating, nil
+		}
+	}
 	switch {
 	case err == nil && prev.Status != StatusClosed:
 		return prev, openedExisting, nil
@@ -259,7 +285,7 @@ func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage,
 	c := &Conversation{
 		Kind: ev.Kind, Account: ev.Account, XKey: key, CustomerID: cust.ID,
 		Status: StatusOpen, Priority: PriorityNormal, ReplyToID: replyTo(ev),
-		ChatPlatform: platform, ChatChannel: channel,
+		ChatPlatform: platform, ChatChannel: channel, Language: DetectLanguage(ev.Text),
 		CreatedAt: now, UpdatedAt: now,
 	}
 	if prev != nil {

@@ -205,6 +205,7 @@ const (
 	slaPending                        // waiting on the customer
 	slaClosed                         // closed
 	slaPolicyChanged                  // priority or tags changed
+	slaAnsweredByBot                  // an FAQ answer: waiting on the customer, no human response owed
 )
 
 // updateSLA applies a conversation event to its targets and reports whether
@@ -280,6 +281,14 @@ func (s *Service) updateSLA(ctx context.Context, tx Tx, conv *Conversation, chan
 		}
 	case slaAgentReplied:
 		errs = append(errs, end(MetricFirstResponse, TargetAchieved), end(MetricNextResponse, TargetAchieved))
+	case slaAnsweredByBot:
+		errs = append(errs, end(MetricFirstResponse, TargetCancelled), end(MetricNextResponse, TargetCancelled))
+		if r := live[MetricResolution]; r != nil && !r.SegmentStart.IsZero() {
+			r.Elapsed += s.SLA.Calendar.Between(r.SegmentStart, now)
+			r.State, r.SegmentStart, r.NextCheck, r.UpdatedAt = TargetPaused, time.Time{}, time.Time{}, now
+			changed = true
+			errs = append(errs, tx.UpdateTarget(ctx, r))
+		}
 	case slaPending:
 		if r := live[MetricResolution]; r != nil && !r.SegmentStart.IsZero() {
 			r.Elapsed += s.SLA.Calendar.Between(r.SegmentStart, now)

@@ -281,6 +281,9 @@ func renderCard(c bridge.Card, l links) (*discordgo.MessageEmbed, []discordgo.Me
 	if s := slaText(c.SLA); s != "" {
 		add("SLA", s, false)
 	}
+	if tier := c.TierLine(); tier != "" {
+		add("Customer", escapeMarkdown(tier), false)
+	}
 	if h := historyText(c, l); h != "" {
 		add("History", h, false)
 	}

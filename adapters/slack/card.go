@@ -175,6 +175,10 @@ func renderCard(c bridge.Card, l links) ([]slackapi.Block, string) {
 		reason := "*Close reason*\n" + escape(truncate(strings.TrimSpace(c.CloseReason), maxSectionChars-200))
 		blocks = append(blocks, section(reason))
 	}
+	if tier := c.TierLine(); tier != "" {
+		blocks = append(blocks, slackapi.NewContextBlock("",
+			slackapi.NewTextBlockObject(slackapi.MarkdownType, escape(tier), false, false)))
+	}
 	if sla := slaText(c.SLA); sla != "" {
 		blocks = append(blocks, slackapi.NewContextBlock("",
 			slackapi.NewTextBlockObject(slackapi.MarkdownType, sla, false, false)))

@@ -10,14 +10,16 @@ import (
 
 const conversationColumns = `id, kind, account, x_key, customer_id, status, priority, reply_to_id,
 	chat_platform, chat_channel, chat_thread_id, previous_id, assignee_id, assignee_name, tags,
-	escalation_id, closed_by_name, close_reason, created_at, updated_at, closed_at`
+	escalation_id, closed_by_name, close_reason, language, automation, acked_at, priority_hint,
+	csat_asked_at, csat_score, csat_at, typing_at, created_at, updated_at, closed_at`
 
 func scanConversation(s scanner) (*bridge.Conversation, error) {
 	var c bridge.Conversation
 	var tags string
 	err := s.Scan(&c.ID, &c.Kind, &c.Account, &c.XKey, &c.CustomerID, &c.Status, &c.Priority, &c.ReplyToID,
 		&c.ChatPlatform, &c.ChatChannel, &c.ChatThreadID, &c.PreviousID, &c.AssigneeID, &c.AssigneeName, &tags,
-		&c.EscalationID, &c.ClosedByName, &c.CloseReason,
+		&c.EscalationID, &c.ClosedByName, &c.CloseReason, &c.Language, &c.Automation, timeCol{&c.AckedAt},
+		&c.PriorityHint, timeCol{&c.CSATAskedAt}, &c.CSATScore, timeCol{&c.CSATAt}, timeCol{&c.TypingAt},
 		timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, timeCol{&c.ClosedAt})
 	if err != nil {
 		return nil, err
@@ -94,8 +96,9 @@ func (t *tx) ConversationByThread(ctx context.Context, platform, channel, thread
 // usable on Postgres, where a failed statement aborts it.
 const createConversation = `INSERT INTO conversations (kind, account, x_key, customer_id, status, priority,
 	reply_to_id, chat_platform, chat_channel, chat_thread_id, previous_id, assignee_id, assignee_name, tags,
-	escalation_id, closed_by_name, close_reason, created_at, updated_at, closed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	escalation_id, closed_by_name, close_reason, language, automation, acked_at, priority_hint,
+	csat_asked_at, csat_score, csat_at, typing_at, created_at, updated_at, closed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (account, kind, x_key, customer_id) WHERE status <> 'closed' DO NOTHING
 RETURNING id`
 
@@ -107,6 +110,8 @@ func (t *tx) CreateConversation(ctx context.Context, c *bridge.Conversation) err
 		c.Kind, c.Account, c.XKey, c.CustomerID, c.Status, c.Priority,
 		c.ReplyToID, c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID,
 		c.AssigneeID, c.AssigneeName, strings.Join(c.Tags, " "), c.EscalationID, c.ClosedByName, c.CloseReason,
+		c.Language, c.Automation, micros(c.AckedAt), c.PriorityHint, micros(c.CSATAskedAt), c.CSATScore,
+		micros(c.CSATAt), micros(c.TypingAt),
 		micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt),
 	).Scan(&id)
 	switch {
@@ -123,7 +128,8 @@ func (t *tx) CreateConversation(ctx context.Context, c *bridge.Conversation) err
 const updateConversation = `UPDATE conversations SET kind = ?, account = ?, x_key = ?, customer_id = ?,
 	status = ?, priority = ?, reply_to_id = ?, chat_platform = ?, chat_channel = ?, chat_thread_id = ?,
 	previous_id = ?, assignee_id = ?, assignee_name = ?, tags = ?, escalation_id = ?, closed_by_name = ?,
-	close_reason = ?, created_at = ?, updated_at = ?, closed_at = ?
+	close_reason = ?, language = ?, automation = ?, acked_at = ?, priority_hint = ?, csat_asked_at = ?,
+	csat_score = ?, csat_at = ?, typing_at = ?, created_at = ?, updated_at = ?, closed_at = ?
 WHERE id = ?`
 
 // UpdateConversation writes c back. Reopening a conversation while another
@@ -134,6 +140,8 @@ func (t *tx) UpdateConversation(ctx context.Context, c *bridge.Conversation) err
 		c.Kind, c.Account, c.XKey, c.CustomerID, c.Status, c.Priority,
 		c.ReplyToID, c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID,
 		c.AssigneeID, c.AssigneeName, strings.Join(c.Tags, " "), c.EscalationID, c.ClosedByName, c.CloseReason,
+		c.Language, c.Automation, micros(c.AckedAt), c.PriorityHint, micros(c.CSATAskedAt), c.CSATScore,
+		micros(c.CSATAt), micros(c.TypingAt),
 		micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt), c.ID)
 	return t.db.updated(res, err, "conversation", c.ID)
 }

@@ -8,12 +8,12 @@ import (
 
 // messageColumns reads messages as m.
 const messageColumns = `m.id, m.conversation_id, m.direction, m.author_id, m.author_name, m.text,
-	m.x_id, m.chat_id, m.delivery, m.delivery_error, m.created_at, m.sent_at`
+	m.x_id, m.chat_id, m.delivery, m.delivery_error, m.created_at, m.sent_at, m.seen_at`
 
 func scanMessage(s scanner) (*bridge.Message, error) {
 	var m bridge.Message
 	err := s.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.AuthorID, &m.AuthorName, &m.Text,
-		&m.XID, &m.ChatID, &m.Delivery, &m.DeliveryError, timeCol{&m.CreatedAt}, timeCol{&m.SentAt})
+		&m.XID, &m.ChatID, &m.Delivery, &m.DeliveryError, timeCol{&m.CreatedAt}, timeCol{&m.SentAt}, timeCol{&m.SeenAt})
 	if err != nil {
 		return nil, err
 	}
@@ -21,15 +21,15 @@ func scanMessage(s scanner) (*bridge.Message, error) {
 }
 
 const insertMessage = `INSERT INTO messages (conversation_id, direction, author_id, author_name, text,
-	x_id, chat_id, delivery, delivery_error, created_at, sent_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	x_id, chat_id, delivery, delivery_error, created_at, sent_at, seen_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`
 
 // InsertMessage inserts m and sets its ID.
 func (t *tx) InsertMessage(ctx context.Context, m *bridge.Message) error {
 	err := queryRowQ(ctx, t.tx, insertMessage,
 		m.ConversationID, m.Direction, m.AuthorID, m.AuthorName, m.Text,
-		m.XID, m.ChatID, m.Delivery, m.DeliveryError, micros(m.CreatedAt), micros(m.SentAt),
+		m.XID, m.ChatID, m.Delivery, m.DeliveryError, micros(m.CreatedAt), micros(m.SentAt), micros(m.SeenAt),
 	).Scan(&m.ID)
 	if err != nil {
 		return t.db.wrap(err, "insert message")
@@ -38,14 +38,14 @@ func (t *tx) InsertMessage(ctx context.Context, m *bridge.Message) error {
 }
 
 const updateMessage = `UPDATE messages SET conversation_id = ?, direction = ?, author_id = ?, author_name = ?,
-	text = ?, x_id = ?, chat_id = ?, delivery = ?, delivery_error = ?, created_at = ?, sent_at = ?
+	text = ?, x_id = ?, chat_id = ?, delivery = ?, delivery_error = ?, created_at = ?, sent_at = ?, seen_at = ?
 WHERE id = ?`
 
 // UpdateMessage writes m back.
 func (t *tx) UpdateMessage(ctx context.Context, m *bridge.Message) error {
 	res, err := execQ(ctx, t.tx, updateMessage,
 		m.ConversationID, m.Direction, m.AuthorID, m.AuthorName, m.Text,
-		m.XID, m.ChatID, m.Delivery, m.DeliveryError, micros(m.CreatedAt), micros(m.SentAt), m.ID)
+		m.XID, m.ChatID, m.Delivery, m.DeliveryError, micros(m.CreatedAt), micros(m.SentAt), micros(m.SeenAt), m.ID)
 	return t.db.updated(res, err, "message", m.ID)
 }
 
