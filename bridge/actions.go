@@ -110,6 +110,17 @@ func (s *Service) Claim(ctx context.Context, a Action) error {
 		}
 		before := conv.AssigneeName
 		conv.AssigneeID, conv.AssigneeName = a.ID, a.Label()
+		if s.readPolicy() == ReadOnClaim {
+			read, err := readItem(ctx, tx, conv, "claim:"+a.EventID, s.now())
+			if err != nil {
+				return err
+			}
+			if read != nil {
+				if err := tx.Enqueue(ctx, read); err != nil {
+					return err
+				}
+			}
+		}
 		return s.changed(ctx, tx, conv, a, "claim", before, conv.AssigneeName, a.Label()+" claimed this.")
 	})
 }

@@ -24,6 +24,9 @@ type Dispatcher struct {
 	X      XPlatform
 	Limits *LaneLimiter
 	Pager  Pager // receives SLA breaches, when configured
+	// ReadPolicy ReadOnReply marks the customer's DMs read once a reply
+	// reached them; other policies are the Service's.
+	ReadPolicy string
 	// EngOnCall is mentioned on escalation cards (the engineering on-call
 	// group, in the engineering platform's markup).
 	EngOnCall string
@@ -42,6 +45,9 @@ type Dispatcher struct {
 
 	wakeOnce sync.Once
 	wake     chan struct{}
+
+	readSyncMu  sync.Mutex
+	readSyncErr string
 }
 
 // DeliveryObserver receives delivery outcomes for metrics.
@@ -379,6 +385,31 @@ func (d *Dispatcher) card(ctx context.Context, conv *Conversation, cust *Custome
 	return card
 }
 
+// unpost removes the post an EffectUnpost names, when the platform can.
+func (d *Dispatcher) unpost(ctx context.Context, it *OutboxItem, chat ChatPlatform, conv *Conversation) error {
+	del, ok := chat.(MessageDeleter)
+	if !ok {
+		return nil
+	}
+	var ref *OutboxItem
+	err := d.Store.InTx(ctx, func(tx Tx) error {
+		var err error
+		ref, err = tx.OutboxByKey(ctx, it.Payload.Ref)
+		return err
+	})
+	switch {
+	case ErrorCode(err) == ENOTFOUND:
+		return nil
+	case err != nil:
+		return err
+	case ref.State == OutboxPending || ref.State == OutboxInflight:
+		return &DeliveryError{Temporary: true, Reason: "the post to remove is not posted yet"}
+	case ref.ResultID == "":
+		return nil
+	}
+	return del.DeleteMessage(ctx, conv.ChatChannel, conv.ChatThreadID, ref.ResultID)
+}
+
 // cardSLA is the latest target of each metric, for the card.
 func cardSLA(targets []*SLATarget) []CardSLA {
 	latest := map[Metric]*SLATarget{}
@@ -499,6 +530,9 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 	if it.Payload.EscalationID != 0 {
 		return d.performEscalation(ctx, it, conv, cust)
 	}
+	if isReadSync(it.Effect) {
+		return "", followUp{}, d.performReadSync(ctx, it, conv, cust)
+	}
 	if it.Effect == EffectPage {
 		if d.Pager == nil {
 			return "", followUp{}, &DeliveryError{Reason: "no paging webhook configured"}
@@ -508,6 +542,9 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 	chat, ok := d.Chat[conv.ChatPlatform]
 	if !ok {
 		return "", followUp{}, &DeliveryError{Reason: fmt.Sprintf("chat platform %q is not configured", conv.ChatPlatform)}
+	}
+	if it.Effect == EffectUnpost {
+		return "", followUp{}, d.unpost(ctx, it, chat, conv)
 	}
 	if it.Payload.ToChannel {
 		id, err := chat.Post(ctx, conv.ChatChannel, "", payloadPost(it))
@@ -596,7 +633,20 @@ func (d *Dispatcher) rowsFor(ctx context.Context, it *OutboxItem, snap *Snapshot
 func (d *Dispatcher) finish(ctx context.Context, tx Tx, it *OutboxItem, claimed int, resultID string, f followUp) ([]*OutboxItem, error) {
 	now := d.Clock.Now()
 	if it.Effect.IsX() {
-		return completeSend(ctx, tx, now, it, OutboxInflight, resultID, claimed)
+		items, err := completeSend(ctx, tx, now, it, OutboxInflight, resultID, claimed)
+		if err != nil || len(items) == 0 || it.Effect != EffectDM || d.ReadPolicy != ReadOnReply {
+			return items, err
+		}
+		// The answer arrived: now the customer may see their DMs read.
+		conv, err := tx.Conversation(ctx, it.ConversationID)
+		if err != nil {
+			return nil, err
+		}
+		read, err := readItem(ctx, tx, conv, fmt.Sprintf("reply:%d", it.MessageID), now)
+		if err != nil || read == nil {
+			return items, err
+		}
+		return append(items, read), nil
 	}
 	it.State, it.ResultID, it.LastError, it.UpdatedAt = OutboxDone, resultID, "", now
 	if err := tx.UpdateOutbox(ctx, it, OutboxInflight, claimed); err != nil {

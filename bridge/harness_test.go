@@ -180,6 +180,7 @@ type recChat struct {
 	posts       map[string][]bridge.Post // by thread
 	reactions   map[string]map[bridge.Reaction]bool
 	fail        []error // errors for the next calls
+	deleted     []string
 	// onPost, when set, runs after each thread post, as if someone
 	// reacted to it at once.
 	onPost func(threadID string)
@@ -291,6 +292,13 @@ func (c *recChat) UpdateEscalation(_ context.Context, channel, threadID string, 
 	return nil
 }
 
+func (c *recChat) DeleteMessage(_ context.Context, channel, threadID, messageID string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deleted = append(c.deleted, messageID)
+	return nil
+}
+
 func (c *recChat) thread(id string) []bridge.Post {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -326,6 +334,8 @@ type recX struct {
 	n       int
 	dms     []sent
 	replies []sent
+	reads   []string // "read:<customer>:<last event>" and "typing:<customer>"
+	syncErr error    // what MarkRead and ShowTyping answer
 	fail    []error
 	// found answers FindSent.
 	found map[string]string
@@ -372,6 +382,26 @@ func (x *recX) FindSent(_ context.Context, q bridge.SentQuery) (string, bool, er
 	defer x.mu.Unlock()
 	id, ok := x.found[q.Text]
 	return id, ok, nil
+}
+
+func (x *recX) MarkRead(_ context.Context, _, customer, last string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.reads = append(x.reads, "read:"+customer+":"+last)
+	return x.syncErr
+}
+
+func (x *recX) ShowTyping(_ context.Context, _, customer string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.reads = append(x.reads, "typing:"+customer)
+	return x.syncErr
+}
+
+func (x *recX) syncs() []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return append([]string(nil), x.reads...)
 }
 
 func (x *recX) sentDMs() []sent {

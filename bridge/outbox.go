@@ -15,6 +15,9 @@ const (
 	EffectEscalate   Effect = "chat.escalate"    // post an escalation card in the engineering channel
 	EffectEscUpdate  Effect = "chat.esc_update"  // edit the escalation card
 	EffectPage       Effect = "pager.page"       // send an SLA breach to the paging webhook
+	EffectUnpost     Effect = "chat.unpost"      // remove an earlier post (Payload.Ref names it)
+	EffectMarkRead   Effect = "x.mark_read"      // mark the customer's DMs read on X
+	EffectTyping     Effect = "x.typing"         // show the customer the support account is typing
 	EffectDM         Effect = "x.dm"             // send a DM to the customer
 	EffectReply      Effect = "x.reply"          // post a reply tweet
 )
@@ -82,4 +85,6 @@ type Payload struct {
 	EscalationID int64 `json:"escalation_id,omitempty"`
 	// ToChannel posts in the conversation's channel rather than its thread.
 	ToChannel bool `json:"to_channel,omitempty"`
+	// Ref is the idempotency key of the item an EffectUnpost removes.
+	Ref string `json:"ref,omitempty"`
 }

@@ -434,6 +434,11 @@ func (s *Service) recordReply(ctx context.Context, tx Tx, conv *Conversation, m 
 		return nil, err
 	}
 	items := s.sendItems(conv, msg, parts, "send", now.Add(s.SendDelay))
+	if s.Tier != nil && s.readPolicy() != ReadNever && conv.Kind == KindDM {
+		// The customer sees the support account typing while the reply
+		// waits out its send delay.
+		items = append(items, xSyncItem(conv, EffectTyping, fmt.Sprintf("typing:%d", msg.ID), Payload{}, now))
+	}
 	if changed, err := s.updateSLA(ctx, tx, conv, slaAgentReplied); err != nil {
 		return nil, err
 	} else if changed {

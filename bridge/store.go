@@ -107,6 +107,8 @@ type Tx interface {
 	// IdemKey exists is skipped (ID stays 0).
 	Enqueue(ctx context.Context, items ...*OutboxItem) error
 	OutboxForMessage(ctx context.Context, messageID int64) ([]*OutboxItem, error)
+	// OutboxByKey finds an item by its idempotency key.
+	OutboxByKey(ctx context.Context, idemKey string) (*OutboxItem, error)
 	// OutboxForConversation lists a conversation's items in the given
 	// states, oldest first.
 	OutboxForConversation(ctx context.Context, conversationID int64, states ...OutboxState) ([]*OutboxItem, error)

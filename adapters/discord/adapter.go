@@ -160,7 +160,10 @@ type Adapter struct {
 	closed  bool
 }
 
-var _ bridge.ChatPlatform = (*Adapter)(nil)
+var (
+	_ bridge.ChatPlatform   = (*Adapter)(nil)
+	_ bridge.MessageDeleter = (*Adapter)(nil)
+)
 
 // New returns an Adapter for cfg. It makes no request: Check tests the
 // token and Open connects to the Gateway.

@@ -230,6 +230,21 @@ var reactionEmoji = map[bridge.Reaction]string{
 	bridge.ReactionWaiting: "⏳",
 	bridge.ReactionSent:    "✅",
 	bridge.ReactionFailed:  "⚠️",
+	bridge.ReactionSeen:    "👀",
+}
+
+// DeleteMessage removes a message the bridge posted in a thread (the brief
+// "customer is typing" notice); one already gone counts as removed.
+func (a *Adapter) DeleteMessage(ctx context.Context, channel, threadID, messageID string) error {
+	where := channel
+	if threadID != "" {
+		where = threadID
+	}
+	err := a.session.ChannelMessageDelete(where, messageID, discordgo.WithContext(ctx))
+	if codeOf(err) == codeUnknownMessage {
+		err = nil
+	}
+	return deliveryError("delete message", err, a.now())
 }
 
 // React adds or removes a delivery mark on a message. Discord addresses a

@@ -91,7 +91,10 @@ type Adapter struct {
 	refreshWG sync.WaitGroup
 }
 
-var _ bridge.ChatPlatform = (*Adapter)(nil)
+var (
+	_ bridge.ChatPlatform   = (*Adapter)(nil)
+	_ bridge.MessageDeleter = (*Adapter)(nil)
+)
 
 // New returns an Adapter for cfg. It makes no request: call Check to test
 // the tokens.

@@ -48,6 +48,17 @@ var reactionEmoji = map[bridge.Reaction]string{
 	bridge.ReactionWaiting: "hourglass_flowing_sand",
 	bridge.ReactionSent:    "white_check_mark",
 	bridge.ReactionFailed:  "warning",
+	bridge.ReactionSeen:    "eyes",
+}
+
+// DeleteMessage removes a message the bridge posted (the brief "customer is
+// typing" notice); one already gone counts as removed.
+func (a *Adapter) DeleteMessage(ctx context.Context, channel, _, messageID string) error {
+	_, _, err := a.api.DeleteMessageContext(ctx, channel, messageID)
+	if slackErrorCode(err) == "message_not_found" {
+		err = nil
+	}
+	return deliveryError("delete message", err, a.now())
 }
 
 // React adds or removes a delivery mark on a message. Adding a mark that is

@@ -271,3 +271,15 @@ func (db *DB) Prune(ctx context.Context, outboxBefore, seenBefore time.Time) (in
 	}
 	return n, nil
 }
+
+// OutboxByKey finds an item by its idempotency key.
+func (t *tx) OutboxByKey(ctx context.Context, idemKey string) (*bridge.OutboxItem, error) {
+	items, err := queryOutbox(ctx, t.tx, `SELECT `+outboxColumns+` FROM outbox WHERE idem_key = ?`, idemKey)
+	if err != nil {
+		return nil, fmt.Errorf("outbox item %s: %w", idemKey, err)
+	}
+	if len(items) == 0 {
+		return nil, bridge.Errorf(bridge.ENOTFOUND, "no outbox item %s", idemKey)
+	}
+	return items[0], nil
+}
