@@ -36,6 +36,7 @@ type Config struct {
 	Roles           RolesConfig      `yaml:"roles"`
 	Routing         RoutingConfig    `yaml:"routing"`
 	SLA             SLAConfig        `yaml:"sla"`
+	FirstTier       FirstTierConfig  `yaml:"first_tier"`
 	Dispatch        DispatchConfig   `yaml:"dispatch"`
 	// SavedReplies are reply templates by name, for reply-with; YAML only.
 	SavedReplies map[string]string `yaml:"saved_replies" help:"name: text; text may use {customer} {handle} {ticket} {agent}"`
@@ -136,10 +137,11 @@ func DefaultConfig() Config {
 			DMPollInterval:  time.Minute,
 			MentionInterval: 15 * time.Second,
 		},
-		Slack:    SlackConfig{APIURL: "https://slack.com/api/", RatePerSecond: 1},
-		Discord:  DiscordConfig{APIURL: "https://discord.com"},
-		Dispatch: DispatchConfig{Workers: 8, MaxAttempts: 8, Lease: 2 * time.Minute},
-		SLA:      SLAConfig{Enabled: true, Hours: "24/7", ReAlertEvery: 30 * time.Minute, ReAlertMax: 3},
+		Slack:     SlackConfig{APIURL: "https://slack.com/api/", RatePerSecond: 1},
+		Discord:   DiscordConfig{APIURL: "https://discord.com"},
+		Dispatch:  DispatchConfig{Workers: 8, MaxAttempts: 8, Lease: 2 * time.Minute},
+		SLA:       SLAConfig{Enabled: true, Hours: "24/7", ReAlertEvery: 30 * time.Minute, ReAlertMax: 3},
+		FirstTier: defaultFirstTier(),
 	}
 }
 
@@ -336,6 +338,9 @@ func (c *Config) Validate() error {
 	}
 	if _, slaProblems := c.SLA.build(); len(slaProblems) > 0 {
 		p = append(p, slaProblems...)
+	}
+	if _, tierProblems := c.FirstTier.build(); len(tierProblems) > 0 {
+		p = append(p, tierProblems...)
 	}
 	if c.Dispatch.Workers < 1 || c.Dispatch.MaxAttempts < 1 || c.Dispatch.Lease < 10*time.Second {
 		add("dispatch.workers", "XBRIDGE_DISPATCH_WORKERS", "workers and max_attempts must be at least 1 and lease at least 10s")

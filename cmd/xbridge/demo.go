@@ -308,6 +308,18 @@ func (d *demo) waitFor(what string, cond func() bool) error {
 	return nil
 }
 
+// dmSays reports whether a DM to the user contains text.
+func (d *demo) dmSays(user, text string) func() bool {
+	return func() bool {
+		for _, dm := range d.s.X.DMsTo(user) {
+			if strings.Contains(dm.Text, text) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 // threadOf returns the thread whose card mentions the handle.
 func (d *demo) threadOf(handle string) string {
 	for _, r := range d.s.Slack.Roots(demoChannel) {
@@ -346,7 +358,7 @@ func (d *demo) script() error {
 	reply := "Hi Alice, sorry about that! Order #48213 left our warehouse yesterday; tracking: ACME-7731. It should reach you tomorrow."
 	s.Slack.PostAsUser(demoAgent, demoChannel, thread, reply)
 	tr.printf("Slack  Bob replies in the thread (held %s so he can still edit or delete it)", d.m.Config.SendDelay)
-	if err := d.waitFor("the DM to reach the customer", func() bool { return len(s.X.DMsTo("2001")) == 1 }); err != nil {
+	if err := d.waitFor("the DM to reach the customer", d.dmSays("2001", "tracking: ACME-7731")); err != nil {
 		return err
 	}
 	if err := d.waitFor("the ✅ delivery mark", func() bool { return hasReaction(s.Slack.Thread(demoChannel, thread), "white_check_mark") }); err != nil {
@@ -356,7 +368,7 @@ func (d *demo) script() error {
 	tr.step("3. An internal note stays internal")
 	s.Slack.PostAsUser(demoAgent, demoChannel, thread, "// VIP customer, 48k followers: be extra careful")
 	time.Sleep(d.m.Config.SendDelay + 500*time.Millisecond)
-	tr.printf("X      DMs to @alice_w so far: %d (the note was not sent)", len(s.X.DMsTo("2001")))
+	tr.printf("X      the note reached @alice_w: %v", d.dmSays("2001", "VIP customer")())
 
 	tr.step("4. A customer @mentions the support account; the reply goes out as a reply tweet")
 	tw := s.X.CustomerMention("2002", "@acme_help the app crashes when I open Settings on Android 15", "")
@@ -369,7 +381,14 @@ func (d *demo) script() error {
 		return err
 	}
 	s.Slack.PostAsUser(demoAgent, demoChannel, thread2, "Thanks Carol! A fix for the Settings crash ships in 4.2.1 this week.")
-	if err := d.waitFor("the reply tweet", func() bool { return len(s.X.RepliesTo(tw.ID)) == 1 }); err != nil {
+	if err := d.waitFor("the reply tweet", func() bool {
+		for _, r := range s.X.RepliesTo(tw.ID) {
+			if strings.Contains(r.Text, "fix for the Settings crash") {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
 		return err
 	}
 
@@ -397,7 +416,7 @@ func (d *demo) script() error {
 	if err := d.waitFor("the queued notice", func() bool { return threadSays(s.Slack.Thread(demoChannel, thread), "Queued: X send limit") }); err != nil {
 		return err
 	}
-	if err := d.waitFor("the DM after the reset", func() bool { return len(s.X.DMsTo("2001")) == 2 }); err != nil {
+	if err := d.waitFor("the DM after the reset", d.dmSays("2001", "office address now")); err != nil {
 		return err
 	}
 
@@ -435,7 +454,7 @@ func (d *demo) script() error {
 
 	tr.step("9. Bob closes the conversation; the customer gets the closing message")
 	s.Slack.ClickButton(demoAgent, demoChannel, thread, commands.ButtonAction("close"), "#1")
-	if err := d.waitFor("the closing message", func() bool { return len(s.X.DMsTo("2001")) == 3 }); err != nil {
+	if err := d.waitFor("the closing message", d.dmSays("2001", "Thanks for contacting Acme support")); err != nil {
 		return err
 	}
 	if err := d.waitFor("the close notice", func() bool { return threadSays(s.Slack.Thread(demoChannel, thread), "closed this") }); err != nil {
@@ -466,7 +485,7 @@ func (d *demo) script() error {
 	}
 	s.Discord.PostAsUser(discordAgent, post, "您好！订单 #50112 已经发出，预计明天送达。")
 	tr.printf("Discord › thread: Dana replies in the post (held %s)", d.m.Config.SendDelay)
-	if err := d.waitFor("the DM in Chinese", func() bool { return len(s.X.DMsTo("2003")) == 1 }); err != nil {
+	if err := d.waitFor("the DM in Chinese", d.dmSays("2003", "预计明天送达")); err != nil {
 		return err
 	}
 	return nil

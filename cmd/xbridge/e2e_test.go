@@ -64,7 +64,8 @@ func startBridge(t *testing.T, dsn string, mutate func(*Config)) *env {
 	s.X.AddUser(xsim.User{ID: "2002", Username: "carol_dev", Name: "Carol", Followers: 310})
 	cfg := simConfig(s, dsn)
 	cfg.SendDelay = 200 * time.Millisecond
-	cfg.Slack.RatePerSecond = 0 // the simulator's limits are off too; pacing has its own tests
+	cfg.Slack.RatePerSecond = 0   // the simulator's limits are off too; pacing has its own tests
+	cfg.FirstTier.Enabled = false // the first tier has its own end-to-end test
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -177,6 +178,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Scheduler = &bridge.Scheduler{Store: m.Store, Clock: m.Clock, Logger: m.Logger.With("component", "sla"),
 			Service: m.Service, Fired: m.Metrics.AlertFired}
 		m.Service.WakeScheduler = m.Scheduler.Wake
+	}
+	if m.Service.Tier, _ = cfg.FirstTier.build(); m.Service.Tier != nil {
+		m.Dispatcher.ReadPolicy = cmp.Or(m.Service.Tier.ReadPolicy, bridge.ReadOnReply)
 	}
 	if cfg.SLA.WebhookURL != "" {
 		m.Dispatcher.Pager = &webhook.Pager{URL: cfg.SLA.WebhookURL, Secret: cfg.SLA.WebhookSecret, Client: m.HTTPClient, Now: m.Clock.Now}
