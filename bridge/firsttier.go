@@ -86,6 +86,34 @@ type SentimentScorer interface {
 	Score(text, lang string) Sentiment
 }
 
+// TierStats measures the first tier over a period.
+type TierStats struct {
+	Conversations int     // started in the period
+	ResolvedByBot int     // answered by an FAQ rule and never handed to a person
+	HandedOver    int     // answered by an FAQ rule, then handed to a person
+	Acked         int     // acknowledged automatically
+	AckSeconds    float64 // mean time from the first message to the acknowledgement reaching X
+	CSATAsked     int
+	CSATRated     int
+	CSATAverage   float64 // mean rating, 0 when none
+}
+
+// AutomationShare is the share of conversations resolved by automation.
+func (t TierStats) AutomationShare() float64 {
+	if t.Conversations == 0 {
+		return 0
+	}
+	return float64(t.ResolvedByBot) / float64(t.Conversations)
+}
+
+// CSATResponseRate is the share of surveys answered.
+func (t TierStats) CSATResponseRate() float64 {
+	if t.CSATAsked == 0 {
+		return 0
+	}
+	return float64(t.CSATRated) / float64(t.CSATAsked)
+}
+
 // Automation states of a conversation.
 const (
 	AutomationHandedOver = "handed_over"

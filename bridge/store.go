@@ -39,6 +39,9 @@ type Store interface {
 	// X poller) if no other process holds it; nil when one does.
 	TryLead(ctx context.Context, name string) (Lease, error)
 
+	// TierStats measures the first tier over conversations created since.
+	TierStats(ctx context.Context, since time.Time) (TierStats, error)
+
 	// Prune deletes finished outbox items (done, cancelled, failed) last
 	// updated before outboxBefore and inbound event ids seen before
 	// seenBefore, returning how many rows went.

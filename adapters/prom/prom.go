@@ -132,3 +132,43 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(st.Depth))
 	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, st.OldestAge.Seconds())
 }
+
+// WatchTier exports the first tier's measures over the last 30 days, read
+// at scrape time: the share of conversations resolved by automation, the
+// mean time to acknowledgement, the CSAT average and response rate.
+func (m *Metrics) WatchTier(stats func(ctx context.Context, since time.Time) (bridge.TierStats, error), now func() time.Time) {
+	m.Registry.MustRegister(&tierCollector{stats: stats, now: now,
+		share:    prometheus.NewDesc("xbridge_automation_resolved_ratio", "Share of conversations (last 30 days) resolved by automation (an FAQ answer, no hand-over).", nil, nil),
+		handover: prometheus.NewDesc("xbridge_automation_handovers", "Conversations (last 30 days) handed from an FAQ answer to a person.", nil, nil),
+		ack:      prometheus.NewDesc("xbridge_ack_seconds_mean", "Mean time (last 30 days) from a conversation's first message to its acknowledgement reaching X.", nil, nil),
+		csat:     prometheus.NewDesc("xbridge_csat_average", "Mean satisfaction rating, 1-5 (last 30 days).", nil, nil),
+		rate:     prometheus.NewDesc("xbridge_csat_response_ratio", "Share of satisfaction surveys answered (last 30 days).", nil, nil),
+	})
+}
+
+type tierCollector struct {
+	stats                            func(ctx context.Context, since time.Time) (bridge.TierStats, error)
+	now                              func() time.Time
+	share, handover, ack, csat, rate *prometheus.Desc
+}
+
+func (c *tierCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.share, c.handover, c.ack, c.csat, c.rate} {
+		ch <- d
+	}
+}
+
+func (c *tierCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := c.stats(ctx, c.now().Add(-30*24*time.Hour))
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.share, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.share, prometheus.GaugeValue, st.AutomationShare())
+	ch <- prometheus.MustNewConstMetric(c.handover, prometheus.GaugeValue, float64(st.HandedOver))
+	ch <- prometheus.MustNewConstMetric(c.ack, prometheus.GaugeValue, st.AckSeconds)
+	ch <- prometheus.MustNewConstMetric(c.csat, prometheus.GaugeValue, st.CSATAverage)
+	ch <- prometheus.MustNewConstMetric(c.rate, prometheus.GaugeValue, st.CSATResponseRate())
+}

@@ -70,6 +70,44 @@ var suiteTests = []suiteTest{
 	{"Triage", testTriage},
 	{"SLA", testSLA},
 	{"TryLead", testTryLead},
+	{"TierStats", testTierStats},
+}
+
+func testTierStats(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	cust := addCustomer(t, db, "42")
+	mk := func(key, automation string, asked bool, score int) *bridge.Conversation {
+		c := newConversation(cust, key)
+		c.Automation, c.CSATScore = automation, score
+		if asked {
+			c.CSATAskedAt = t0
+		}
+		if score > 0 || automation != "" || asked {
+			c.Status, c.ClosedAt = bridge.StatusClosed, t0
+		}
+		inTx(t, db, func(tx bridge.Tx) error { return tx.CreateConversation(ctx, c) })
+		return c
+	}
+	a := mk("a", "faq:returns", true, 5)
+	mk("b", "handed_over", true, 3)
+	mk("c", "", true, 0)
+	mk("d", "", false, 0)
+	inTx(t, db, func(tx bridge.Tx) error {
+		return tx.InsertMessage(ctx, &bridge.Message{ConversationID: a.ID, Direction: bridge.DirectionOut,
+			AuthorName: "xbridge (ack)", Text: "thanks", Delivery: bridge.DeliverySent, SentAt: t0.Add(1500 * time.Millisecond)})
+	})
+	st, err := db.TierStats(ctx, t0.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bridge.TierStats{Conversations: 4, ResolvedByBot: 1, HandedOver: 1, Acked: 1, AckSeconds: 1.5,
+		CSATAsked: 3, CSATRated: 2, CSATAverage: 4}
+	mustEqual(t, "tier stats", st, want)
+	mustEqual(t, "automation share", st.AutomationShare(), 0.25)
+	later, err := db.TierStats(ctx, t0.Add(time.Hour))
+	if err != nil || later.Conversations != 0 {
+		t.Fatalf("stats after the period = %+v, %v", later, err)
+	}
 }
 
 func testSLA(t *testing.T, db *sqlstore.DB) {

@@ -275,7 +275,9 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 		_, body := get("/metrics")
 		return strings.Contains(body, `xbridge_events_in_total{kind="dm",platform="x"} 1`) &&
 			strings.Contains(body, `xbridge_deliveries_total{effect="chat.card"} 1`) &&
-			strings.Contains(body, "xbridge_outbox_depth")
+			strings.Contains(body, "xbridge_outbox_depth") &&
+			strings.Contains(body, "xbridge_automation_resolved_ratio 0") &&
+			strings.Contains(body, "xbridge_csat_response_ratio 0")
 	})
 	// Slack down: /readyz says which platform is not usable.
 	e.s.Slack.FailNext("auth.test", 100, slacksim.Fault{Error: "invalid_auth"})

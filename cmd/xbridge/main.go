@@ -23,6 +23,7 @@ Usage:
   xbridge migrate              apply the database schema
   xbridge audit <ticket>       print who did what to a conversation, when
   xbridge report sla           SLA attainment, first response times, breaches (--since 7d --format table|csv|json)
+  xbridge report tier          the first tier: automation share, time to acknowledgement, CSAT
   xbridge manifest slack       print a Slack app manifest
   xbridge bench inbound        measure inbound throughput (see --help)
   xbridge version              print the build

@@ -47,13 +47,14 @@ type slaReport struct {
 
 // runReport implements `xbridge report sla [--since 7d] [--format table|csv|json]`.
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	if len(args) == 0 || args[0] != "sla" {
-		fmt.Fprintln(stderr, "usage: xbridge report sla [--since 7d] [--format table|csv|json] [--slack-url https://acme.slack.com]")
+	if len(args) == 0 || (args[0] != "sla" && args[0] != "tier") {
+		fmt.Fprintln(stderr, "usage: xbridge report sla [--since 7d] [--format table|csv|json] [--slack-url https://acme.slack.com]\n       xbridge report tier [--since 30d] [--format table|json]")
 		return errUsage
 	}
-	fs := flag.NewFlagSet("report sla", flag.ContinueOnError)
+	what := args[0]
+	fs := flag.NewFlagSet("report "+what, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	since := fs.String("since", "7d", "how far back: 7d, 24h, 90m")
+	since := fs.String("since", map[string]string{"sla": "7d", "tier": "30d"}[what], "how far back: 7d, 24h, 90m")
 	format := fs.String("format", "table", "table, csv or json")
 	slackURL := fs.String("slack-url", getenv("XBRIDGE_SLACK_WORKSPACE_URL"), "workspace URL, for links to breached threads")
 	configPath := fs.String("config", getenv("XBRIDGE_CONFIG"), "YAML configuration file")
@@ -79,11 +80,36 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
+	if what == "tier" {
+		st, err := db.TierStats(ctx, time.Now().Add(-window))
+		if err != nil {
+			return err
+		}
+		return printTierReport(stdout, st, window, *format)
+	}
 	rep, err := buildSLAReport(ctx, db, time.Now().Add(-window), strings.TrimSuffix(*slackURL, "/"))
 	if err != nil {
 		return err
 	}
 	return printSLAReport(stdout, rep, *format)
+}
+
+// printTierReport prints the first tier's measures.
+func printTierReport(w io.Writer, st bridge.TierStats, window time.Duration, format string) error {
+	if format == "json" || format == "csv" {
+		return json.NewEncoder(w).Encode(map[string]any{
+			"conversations": st.Conversations, "resolved_by_automation": st.ResolvedByBot,
+			"automation_share": st.AutomationShare(), "handed_over": st.HandedOver,
+			"acknowledged": st.Acked, "ack_seconds_mean": st.AckSeconds,
+			"csat_asked": st.CSATAsked, "csat_rated": st.CSATRated, "csat_average": st.CSATAverage,
+			"csat_response_rate": st.CSATResponseRate(),
+		})
+	}
+	fmt.Fprintf(w, "First tier over the last %s: %d conversations\n", window, st.Conversations)
+	fmt.Fprintf(w, "  resolved by automation  %d (%.1f%%), handed over to a person %d\n", st.ResolvedByBot, 100*st.AutomationShare(), st.HandedOver)
+	fmt.Fprintf(w, "  acknowledged            %d, mean time to acknowledgement %.1fs\n", st.Acked, st.AckSeconds)
+	fmt.Fprintf(w, "  CSAT                    %.2f / 5 from %d of %d surveys (%.0f%% answered)\n", st.CSATAverage, st.CSATRated, st.CSATAsked, 100*st.CSATResponseRate())
+	return nil
 }
 
 // parseSince reads 7d, 24h or any Go duration.

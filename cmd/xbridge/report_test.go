@@ -83,3 +83,25 @@ func TestReportSLA(t *testing.T) {
 		t.Error("--since yesterday accepted")
 	}
 }
+
+func TestReportTier(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	st := bridge.TierStats{Conversations: 40, ResolvedByBot: 10, HandedOver: 4, Acked: 30, AckSeconds: 1.25,
+		CSATAsked: 20, CSATRated: 15, CSATAverage: 4.4}
+	if err := printTierReport(&out, st, 30*24*time.Hour, "table"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"40 conversations", "resolved by automation  10 (25.0%)", "handed over to a person 4",
+		"mean time to acknowledgement 1.2s", "4.40 / 5 from 15 of 20 surveys (75% answered)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	printTierReport(&out, st, time.Hour, "json")
+	var back map[string]any
+	if err := json.Unmarshal(out.Bytes(), &back); err != nil || back["automation_share"] != 0.25 {
+		t.Fatalf("json = %s (%v)", out.String(), err)
+	}
+}

@@ -87,6 +87,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Metrics = prom.New(func(ctx context.Context) (bridge.OutboxStats, error) {
 		return m.Store.OutboxStats(ctx, m.Clock.Now())
 	})
+	m.Metrics.WatchTier(m.Store.TierStats, m.Clock.Now)
 	if m.X, err = x.NewClient(x.Config{
 		APIURL: cfg.X.APIURL, AccountID: cfg.X.UserID, AccountHandle: cfg.X.Handle,
 		ConsumerKey: cfg.X.ConsumerKey, ConsumerSecret: cfg.X.ConsumerSecret,
