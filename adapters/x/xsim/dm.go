@@ -18,16 +18,18 @@ const dmLookback = 30 * 24 * time.Hour
 func (s *Server) sendDM(x *exchange) {
 	pid := x.route.params["participant_id"]
 	var req struct {
-		Text        string            `json:"text"`
-		Attachments []json.RawMessage `json:"attachments"`
+		Text        string `json:"text"`
+		Attachments []struct {
+			MediaID string `json:"media_id"`
+		} `json:"attachments"`
 	}
 	if err := json.Unmarshal(x.body, &req); err != nil {
 		invalid(x, "", "", "request body is not valid JSON: "+err.Error())
 		return
 	}
 	switch {
-	case len(req.Attachments) > 0:
-		invalid(x, "attachments", "", "media_id not found: the simulator has no uploaded media")
+	case len(req.Attachments) > 1:
+		invalid(x, "attachments", "", "a direct message carries at most one attachment")
 		return
 	case utf8.RuneCountInString(req.Text) > maxDMLength:
 		invalid(x, "text", "", "text must be at most 10000 characters")
@@ -42,7 +44,16 @@ func (s *Server) sendDM(x *exchange) {
 		invalid(x, "participant_id", pid, "participant_id ["+pid+"] is not a user you can send messages to")
 		return
 	}
-	ev := s.addDMLocked(s.opts.SupportUserID, pid, req.Text)
+	var mediaIDs []string
+	for _, a := range req.Attachments {
+		if _, why := s.usableMediaLocked(a.MediaID, true, x.now); why != "" {
+			s.mu.Unlock()
+			invalid(x, "attachments.media_id", a.MediaID, why)
+			return
+		}
+		mediaIDs = append(mediaIDs, a.MediaID)
+	}
+	ev := s.addDMLocked(s.opts.SupportUserID, pid, req.Text, mediaIDs)
 	s.mu.Unlock()
 	writeJSON(x.w, http.StatusCreated, map[string]any{
 		"data": map[string]any{"dm_conversation_id": ev.ConversationID, "dm_event_id": ev.ID},
@@ -88,12 +99,16 @@ func (s *Server) listDMs(x *exchange, keep func(DMEvent) bool) {
 	fields := fieldsOf(r, "dm_event.fields")
 	exp := fieldsOf(r, "expansions")
 	uf := fieldsOf(r, "user.fields")
+	mf := fieldsOf(r, "media.fields")
+	if exp["attachments.media_keys"] {
+		fields = fields.with("attachments") // an expansion brings its field
+	}
 	me := s.opts.SupportUserID
 	oldest := x.now.Add(-dmLookback)
 
 	s.mu.Lock()
 	var data []any
-	var in includes
+	in := includes{base: x.origin}
 	next := ""
 	for i := len(s.dms) - 1; i >= 0; i-- {
 		ev := s.dms[i]
@@ -110,9 +125,14 @@ func (s *Server) listDMs(x *exchange, keep func(DMEvent) bool) {
 			next = dmToken(ev.ID)
 			break
 		}
-		data = append(data, dmJSON(ev, fields))
+		data = append(data, s.dmJSONLocked(ev, fields))
 		if exp["sender_id"] {
 			in.addUser(s, ev.SenderID, uf)
+		}
+		if exp["attachments.media_keys"] {
+			for _, id := range ev.MediaIDs {
+				in.addMedia(s, id, mf)
+			}
 		}
 	}
 	s.mu.Unlock()

@@ -3,6 +3,7 @@ package xsim
 import (
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func TestSendDM(t *testing.T) {
 				t.Fatalf("DMsTo = %v, want one DM", got)
 			}
 			want := DMEvent{ID: out.Data.EventID, ConversationID: "1000-2001", SenderID: supportID, RecipientID: "2001", Text: "Hello Alice", CreatedAt: start}
-			if got[0] != want {
+			if !reflect.DeepEqual(got[0], want) {
 				t.Fatalf("DM = %+v, want %+v", got[0], want)
 			}
 			noViolations(t, f.sim)

@@ -42,7 +42,8 @@ type faultRule struct {
 // method. In pathPattern (e.g. "/2/dm_conversations/with/*/messages") a
 // segment "*" or "{name}" matches any one segment. Rules apply in the order
 // they were added. Only requests that pass authentication and validation
-// reach a fault.
+// reach a fault. Media downloads ("/media/*", "/dm_media/*/*") can fail
+// too, with Status, Drop, Delay and RetryAfter.
 func (s *Server) FailNext(method, pathPattern string, n int, f Fault) {
 	if n <= 0 {
 		return

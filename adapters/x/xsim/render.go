@@ -3,6 +3,7 @@ package xsim
 import (
 	"encoding/base32"
 	"encoding/binary"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -20,6 +21,13 @@ func fieldsOf(r *http.Request, name string) fieldSet {
 		f[v] = true
 	}
 	return f
+}
+
+// with returns a copy of f with name added.
+func (f fieldSet) with(name string) fieldSet {
+	g := maps.Clone(f)
+	g[name] = true
+	return g
 }
 
 // userJSONLocked renders a v2 User object with the fields asked for.
@@ -97,6 +105,9 @@ func (s *Server) tweetJSONLocked(t Tweet, f fieldSet) map[string]any {
 			o["entities"] = map[string]any{"mentions": ms}
 		}
 	}
+	if f["attachments"] && len(t.MediaIDs) > 0 {
+		o["attachments"] = map[string]any{"media_keys": s.mediaKeysLocked(t.MediaIDs)}
+	}
 	if f["reply_settings"] {
 		o["reply_settings"] = "everyone"
 	}
@@ -109,9 +120,9 @@ func (s *Server) tweetJSONLocked(t Tweet, f fieldSet) map[string]any {
 	return o
 }
 
-// dmJSON renders a v2 DmEvent object: id, event_type and text always (as X
-// does for MessageCreate events), other fields when asked for.
-func dmJSON(ev DMEvent, f fieldSet) map[string]any {
+// dmJSONLocked renders a v2 DmEvent object: id, event_type and text always
+// (as X does for MessageCreate events), other fields when asked for.
+func (s *Server) dmJSONLocked(ev DMEvent, f fieldSet) map[string]any {
 	o := map[string]any{"id": ev.ID, "event_type": "MessageCreate", "text": ev.Text}
 	if f["created_at"] {
 		o["created_at"] = ev.CreatedAt.UTC().Format(v2Time)
@@ -122,16 +133,37 @@ func dmJSON(ev DMEvent, f fieldSet) map[string]any {
 	if f["dm_conversation_id"] {
 		o["dm_conversation_id"] = ev.ConversationID
 	}
+	if f["attachments"] && len(ev.MediaIDs) > 0 {
+		o["attachments"] = map[string]any{"media_keys": s.mediaKeysLocked(ev.MediaIDs)}
+	}
 	return o
 }
 
 // includes collects the expanded objects of a response, without
 // duplicates.
 type includes struct {
-	users    []any
-	tweets   []any
-	seenUser map[string]bool
-	seenTw   map[string]bool
+	base      string // origin of media URLs
+	users     []any
+	tweets    []any
+	media     []any
+	seenUser  map[string]bool
+	seenTw    map[string]bool
+	seenMedia map[string]bool
+}
+
+func (in *includes) addMedia(s *Server, id string, f fieldSet) {
+	if in.seenMedia[id] {
+		return
+	}
+	m, ok := s.media[id]
+	if !ok {
+		return
+	}
+	if in.seenMedia == nil {
+		in.seenMedia = map[string]bool{}
+	}
+	in.seenMedia[id] = true
+	in.media = append(in.media, s.mediaJSONLocked(m, f, in.base))
 }
 
 func (in *includes) addUser(s *Server, id string, f fieldSet) {
@@ -165,7 +197,12 @@ func (in *includes) addTweet(s *Server, id string, f fieldSet) {
 }
 
 // expandTweetLocked adds to in the objects the expansions ask for about t.
-func (s *Server) expandTweetLocked(in *includes, t Tweet, exp, tf, uf fieldSet) {
+func (s *Server) expandTweetLocked(in *includes, t Tweet, exp, tf, uf, mf fieldSet) {
+	if exp["attachments.media_keys"] {
+		for _, id := range t.MediaIDs {
+			in.addMedia(s, id, mf)
+		}
+	}
 	if exp["author_id"] {
 		in.addUser(s, t.AuthorID, uf)
 	}
@@ -185,6 +222,13 @@ func (s *Server) expandTweetLocked(in *includes, t Tweet, exp, tf, uf fieldSet) 
 			in.addUser(s, p.AuthorID, uf)
 		}
 	}
+	if exp["referenced_tweets.id.attachments.media_keys"] && t.InReplyToTweetID != "" {
+		if p, ok := s.tweetLocked(t.InReplyToTweetID); ok {
+			for _, id := range p.MediaIDs {
+				in.addMedia(s, id, mf)
+			}
+		}
+	}
 }
 
 // put adds the includes to a response object, if there are any.
@@ -196,6 +240,9 @@ func (in *includes) put(resp map[string]any) {
 	if len(in.tweets) > 0 {
 		inc["tweets"] = in.tweets
 	}
+	if len(in.media) > 0 {
+		inc["media"] = in.media
+	}
 	if len(inc) > 0 {
 		resp["includes"] = inc
 	}
@@ -205,8 +252,11 @@ func (in *includes) put(resp map[string]any) {
 // that does not exist.
 func notFound(resourceType, param, value string) map[string]any {
 	what := param
-	if what == "ids" {
+	switch what {
+	case "ids":
 		what = "id"
+	case "media_keys":
+		what = "media_key"
 	}
 	return map[string]any{
 		"value":         value,

@@ -1,6 +1,7 @@
 // Package xsim is a local simulator of the X (Twitter) API v2, as far as
-// xbridge uses it: direct messages, mentions, tweets and users, plus X's side
-// of Account Activity webhooks.
+// xbridge uses it: direct messages, mentions, tweets, users and media (chunked
+// uploads, and the media customers send, served as X's media hosts do), plus
+// X's side of Account Activity webhooks.
 //
 // A Server is an http.Handler, to be served by httptest.NewServer in tests or
 // by the demo. It judges requests as the real API would: every request is
@@ -46,6 +47,18 @@ type Options struct {
 	// RateLimits nothing is consumed and x-rate-limit-remaining stays at the
 	// limit, so that clients pacing themselves on it are not slowed down.
 	RateLimits bool
+
+	// BaseURL is the scheme and host the simulator is reached at (e.g.
+	// httptest.Server.URL), used for the absolute URLs of media in answers
+	// and webhook payloads. When empty, answers use the origin of the
+	// request, and payloads built outside a request the origin of the last
+	// request answered ("http://localhost" before any). See SetBaseURL.
+	BaseURL string
+
+	// ProcessingPolls is how many STATUS polls of a video or GIF upload
+	// answer "in_progress" before one answers "succeeded". With 0 the first
+	// poll after FINALIZE answers "succeeded".
+	ProcessingPolls int
 }
 
 // RequestLog records one request the server answered.
@@ -79,6 +92,10 @@ type Server struct {
 	faults     []*faultRule
 	limits     map[string]*window
 	hooks      deliverer
+	media      map[string]*mediaRec // by media id
+	mediaKeys  map[string]*mediaRec // by media key
+	baseURL    string               // Options.BaseURL or SetBaseURL
+	lastOrigin string               // origin of the last request answered
 
 	client *http.Client // for webhook deliveries
 }
@@ -102,6 +119,9 @@ func New(opts Options) (*Server, error) {
 		users:      map[string]*userRec{},
 		tweetIndex: map[string]int{},
 		limits:     map[string]*window{},
+		media:      map[string]*mediaRec{},
+		mediaKeys:  map[string]*mediaRec{},
+		baseURL:    strings.TrimRight(opts.BaseURL, "/"),
 		client:     &http.Client{Timeout: 10 * time.Second},
 	}
 	s.addUserLocked(User{ID: opts.SupportUserID, Username: opts.SupportHandle, Name: opts.SupportHandle})
@@ -136,42 +156,92 @@ func (s *Server) OnRequest(f func(RequestLog)) {
 	s.observers = append(s.observers, f)
 }
 
-// maxBody bounds what the server reads of a request body.
-const maxBody = 1 << 20
+// Bounds of what the server reads of a request body: 1 MiB in general, more
+// for media uploads (a 5 MB chunk, base64-encoded in JSON, with room to
+// spare). Bodies longer than maxLoggedBody are logged truncated, so that
+// the request log does not keep the media uploaded.
+const (
+	maxBody       = 1 << 20
+	maxMediaBody  = 8 << 20
+	maxLoggedBody = 64 << 10
+)
+
+// readBody reads at most limit bytes of the body of r, in one allocation
+// when the request announces its length.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(min(r.ContentLength+1, limit)))
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit))
+	return buf.Bytes(), err
+}
+
+// bodyLimit is the most the server reads of the body of a request to path.
+func bodyLimit(path string) int64 {
+	if strings.HasPrefix(path, "/2/media/upload") {
+		return maxMediaBody
+	}
+	return maxBody
+}
 
 // exchange is one request being answered.
 type exchange struct {
-	w     *statusWriter
-	r     *http.Request
-	body  []byte
-	route *route
-	now   time.Time
-	log   RequestLog
+	w        *statusWriter
+	r        *http.Request
+	body     []byte
+	tooLarge bool // the body was longer than bodyLimit: body is truncated
+	route    *route
+	now      time.Time
+	origin   string // scheme and host absolute URLs in the answer use
+	log      RequestLog
 }
 
 // ServeHTTP answers a request as the X API v2 would.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	now := s.now()
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	limit := bodyLimit(r.URL.Path)
+	body, err := readBody(r, limit+1)
 	if err != nil {
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return
 	}
+	tooLarge := int64(len(body)) > limit
+	if tooLarge {
+		body = body[:limit]
+	}
+	logged := string(body)
+	if len(body) > maxLoggedBody {
+		logged = string(body[:maxLoggedBody]) + fmt.Sprintf("…(%d bytes)", len(body))
+	}
+	origin := requestOrigin(r)
+	s.mu.Lock()
+	s.lastOrigin = origin
+	if s.baseURL != "" {
+		origin = s.baseURL
+	}
+	s.mu.Unlock()
 	x := &exchange{
-		w:    &statusWriter{ResponseWriter: w},
-		r:    r,
-		body: body,
-		now:  now,
+		w:        &statusWriter{ResponseWriter: w},
+		r:        r,
+		body:     body,
+		tooLarge: tooLarge,
+		now:      now,
+		origin:   origin,
 		log: RequestLog{
 			Time:   now,
 			Method: r.Method,
 			Path:   r.URL.Path,
 			Query:  r.URL.RawQuery,
-			Body:   string(body),
+			Body:   logged,
 		},
 	}
-	s.serve(x)
+	if isMediaDownload(r.URL.Path) {
+		s.serveMediaFile(x)
+	} else {
+		s.serve(x)
+	}
 	x.log.Status = x.w.status
 	x.log.Elapsed = time.Since(start)
 
@@ -208,6 +278,19 @@ func (s *Server) serve(x *exchange) {
 		s.setRateHeaders(x, b, false)
 		x.log.Violation = "401 Unauthorized: " + err.Error()
 		writeProblem(x.w, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
+		return
+	}
+
+	if x.tooLarge {
+		// Only media uploads may be this large. A one-shot image that big is
+		// over X's 5 MB limit (a refusal the client must expect); an APPEND
+		// chunk that big breaks the 5 MB chunk limit (a client error).
+		s.setRateHeaders(x, b, false)
+		detail := fmt.Sprintf("The request body is over %d bytes.", bodyLimit(x.r.URL.Path))
+		if rt.Path != "/2/media/upload" {
+			x.log.Violation = "413 Payload Too Large: " + detail
+		}
+		writeProblem(x.w, http.StatusRequestEntityTooLarge, "Payload Too Large", detail)
 		return
 	}
 
@@ -270,6 +353,22 @@ func (s *Server) endpoint(method, path string) func(*exchange) {
 		return s.usersByIDs
 	case "GET /2/users/by/username/{username}":
 		return s.userByUsername
+	case "POST /2/media/upload/initialize":
+		return s.mediaInitialize
+	case "POST /2/media/upload/{id}/append":
+		return s.mediaAppend
+	case "POST /2/media/upload/{id}/finalize":
+		return s.mediaFinalize
+	case "GET /2/media/upload":
+		return s.mediaStatus
+	case "POST /2/media/upload":
+		return s.mediaUploadOneShot
+	case "POST /2/media/metadata":
+		return s.mediaMetadata
+	case "GET /2/media/{media_key}":
+		return s.mediaByKey
+	case "GET /2/media":
+		return s.mediaByKeys
 	}
 	return nil
 }
@@ -359,11 +458,19 @@ func writeInvalidRequest(w http.ResponseWriter, ir *invalidRequest) {
 // but X refuses (for example a DM over 10,000 characters), and records it as
 // a violation.
 func invalid(x *exchange, param, value, message string) {
+	x.log.Violation = "400 Invalid Request: " + message
+	refuse(x, param, value, message)
+}
+
+// refuse answers 400 Invalid Request for a well-formed request that X
+// refuses because of the media it carries (too large, of a type the media
+// category does not allow, ...): a refusal clients must expect, so it is not
+// recorded as a violation.
+func refuse(x *exchange, param, value, message string) {
 	ir := &invalidRequest{message: message}
 	if param != "" {
 		ir.parameters = map[string][]string{param: {value}}
 	}
-	x.log.Violation = "400 Invalid Request: " + message
 	writeInvalidRequest(x.w, ir)
 }
 

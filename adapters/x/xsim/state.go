@@ -26,6 +26,7 @@ type DMEvent struct {
 	RecipientID    string
 	Text           string
 	CreatedAt      time.Time
+	MediaIDs       []string // ids of the media attached (X allows one), if any
 }
 
 // Tweet is a post.
@@ -37,6 +38,7 @@ type Tweet struct {
 	InReplyToTweetID string // empty unless the tweet is a reply
 	InReplyToUserID  string // author of InReplyToTweetID
 	CreatedAt        time.Time
+	MediaIDs         []string // ids of the media attached, if any
 }
 
 // userRec is a User with the time the simulator learnt of it, used as the
@@ -123,12 +125,12 @@ func (s *Server) User(id string) (User, bool) {
 func (s *Server) CustomerDM(fromUserID, text string) DMEvent {
 	s.mu.Lock()
 	s.userLocked(fromUserID)
-	ev := s.addDMLocked(fromUserID, s.opts.SupportUserID, text)
+	ev := s.addDMLocked(fromUserID, s.opts.SupportUserID, text, nil)
 	s.mu.Unlock()
 	return ev
 }
 
-func (s *Server) addDMLocked(from, to, text string) DMEvent {
+func (s *Server) addDMLocked(from, to, text string, mediaIDs []string) DMEvent {
 	now := s.now().UTC()
 	ev := DMEvent{
 		ID:             s.nextIDLocked(now),
@@ -137,6 +139,7 @@ func (s *Server) addDMLocked(from, to, text string) DMEvent {
 		RecipientID:    to,
 		Text:           text,
 		CreatedAt:      now,
+		MediaIDs:       mediaIDs,
 	}
 	s.dms = append(s.dms, ev)
 	s.autoDeliverLocked(func() []byte { return s.dmPayloadLocked(ev) })
@@ -150,14 +153,18 @@ func (s *Server) addDMLocked(from, to, text string) DMEvent {
 func (s *Server) CustomerMention(fromUserID, text, inReplyToTweetID string) Tweet {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.customerMentionLocked(fromUserID, text, inReplyToTweetID, nil)
+}
+
+func (s *Server) customerMentionLocked(fromUserID, text, inReplyToTweetID string, mediaIDs []string) Tweet {
 	s.userLocked(fromUserID)
 	if !s.mentionsUserLocked(Tweet{Text: text}, s.users[s.opts.SupportUserID]) {
 		text = "@" + s.opts.SupportHandle + " " + text
 	}
-	return s.addTweetLocked(fromUserID, text, inReplyToTweetID)
+	return s.addTweetLocked(fromUserID, text, inReplyToTweetID, mediaIDs)
 }
 
-func (s *Server) addTweetLocked(authorID, text, inReplyTo string) Tweet {
+func (s *Server) addTweetLocked(authorID, text, inReplyTo string, mediaIDs []string) Tweet {
 	now := s.now().UTC()
 	t := Tweet{
 		ID:               s.nextIDLocked(now),
@@ -165,6 +172,7 @@ func (s *Server) addTweetLocked(authorID, text, inReplyTo string) Tweet {
 		Text:             text,
 		InReplyToTweetID: inReplyTo,
 		CreatedAt:        now,
+		MediaIDs:         mediaIDs,
 	}
 	t.ConversationID = t.ID
 	if inReplyTo != "" {

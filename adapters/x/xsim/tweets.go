@@ -34,10 +34,7 @@ func (s *Server) createTweet(x *exchange) {
 		return
 	}
 	switch {
-	case req.Media != nil:
-		invalid(x, "media.media_ids", "", "media_ids not found: the simulator has no uploaded media")
-		return
-	case req.Text == "":
+	case req.Text == "" && req.Media == nil:
 		invalid(x, "text", "", "Post text is required when no media is attached")
 		return
 	case weightedLength(req.Text) > maxTweetWeight:
@@ -63,7 +60,28 @@ func (s *Server) createTweet(x *exchange) {
 			return
 		}
 	}
-	for i := len(s.tweets) - 1; i >= 0; i-- {
+	var mediaIDs []string
+	if req.Media != nil {
+		photos := 0
+		for _, id := range req.Media.MediaIDs {
+			m, why := s.usableMediaLocked(id, false, x.now)
+			if why != "" {
+				s.mu.Unlock()
+				invalid(x, "media.media_ids", id, "Your media IDs are invalid: "+why)
+				return
+			}
+			if m.kind == MediaPhoto {
+				photos++
+			}
+			mediaIDs = append(mediaIDs, id)
+		}
+		if len(mediaIDs) > 1 && photos != len(mediaIDs) {
+			s.mu.Unlock()
+			invalid(x, "media.media_ids", "", "Your media IDs are invalid: a tweet carries up to 4 photos or one video or GIF")
+			return
+		}
+	}
+	for i := len(s.tweets) - 1; i >= 0 && req.Text != ""; i-- {
 		t := s.tweets[i]
 		if t.CreatedAt.Before(x.now.Add(-duplicateHorizon)) {
 			break
@@ -74,7 +92,7 @@ func (s *Server) createTweet(x *exchange) {
 			return
 		}
 	}
-	t := s.addTweetLocked(me, req.Text, parent)
+	t := s.addTweetLocked(me, req.Text, parent, mediaIDs)
 	s.mu.Unlock()
 
 	writeJSON(x.w, http.StatusCreated, map[string]any{
@@ -94,10 +112,10 @@ func (s *Server) tweetsByIDs(x *exchange) {
 
 func (s *Server) lookupTweets(x *exchange, param string, ids []string, single bool) {
 	r := x.r
-	tf, uf, exp := fieldsOf(r, "tweet.fields"), fieldsOf(r, "user.fields"), fieldsOf(r, "expansions")
+	tf, uf, exp, mf := tweetFields(r)
 	resp := map[string]any{}
 	var data, errs []any
-	var in includes
+	in := includes{base: x.origin}
 	s.mu.Lock()
 	for _, id := range ids {
 		t, ok := s.tweetLocked(id)
@@ -106,7 +124,7 @@ func (s *Server) lookupTweets(x *exchange, param string, ids []string, single bo
 			continue
 		}
 		data = append(data, s.tweetJSONLocked(t, tf))
-		s.expandTweetLocked(&in, t, exp, tf, uf)
+		s.expandTweetLocked(&in, t, exp, tf, uf, mf)
 	}
 	s.mu.Unlock()
 	switch {
@@ -193,10 +211,10 @@ func (s *Server) timeline(x *exchange, list []Tweet) {
 		}
 		from = n
 	}
-	tf, uf, exp := fieldsOf(r, "tweet.fields"), fieldsOf(r, "user.fields"), fieldsOf(r, "expansions")
+	tf, uf, exp, mf := tweetFields(r)
 
 	var data []any
-	var in includes
+	in := includes{base: x.origin}
 	meta := map[string]any{}
 	s.mu.Lock()
 	for _, t := range list {
@@ -218,7 +236,7 @@ func (s *Server) timeline(x *exchange, list []Tweet) {
 		}
 		meta["oldest_id"] = t.ID
 		data = append(data, s.tweetJSONLocked(t, tf))
-		s.expandTweetLocked(&in, t, exp, tf, uf)
+		s.expandTweetLocked(&in, t, exp, tf, uf, mf)
 	}
 	s.mu.Unlock()
 
@@ -229,6 +247,17 @@ func (s *Server) timeline(x *exchange, list []Tweet) {
 	}
 	in.put(resp)
 	writeJSON(x.w, http.StatusOK, resp)
+}
+
+// tweetFields returns the tweet.fields, user.fields, expansions and
+// media.fields of a tweet lookup. As at X, an expansion brings the field it
+// expands.
+func tweetFields(r *http.Request) (tf, uf, exp, mf fieldSet) {
+	tf, uf, exp, mf = fieldsOf(r, "tweet.fields"), fieldsOf(r, "user.fields"), fieldsOf(r, "expansions"), fieldsOf(r, "media.fields")
+	if exp["attachments.media_keys"] {
+		tf = tf.with("attachments")
+	}
+	return tf, uf, exp, mf
 }
 
 // urlRE finds the URLs X shortens to t.co links.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestCreateReply(t *testing.T) {
 			replies := f.sim.RepliesTo(root.ID)
 			want := Tweet{ID: resp.Tweet.ID, AuthorID: supportID, Text: resp.Tweet.Text, ConversationID: root.ID,
 				InReplyToTweetID: root.ID, InReplyToUserID: "2001", CreatedAt: start}
-			if len(replies) != 1 || replies[0] != want {
+			if len(replies) != 1 || !reflect.DeepEqual(replies[0], want) {
 				t.Fatalf("RepliesTo = %+v, want %+v", replies, want)
 			}
 			// A customer's answer to the reply stays in the conversation.
@@ -155,7 +156,7 @@ func TestMentionsTimeline(t *testing.T) {
 			}
 			// Tweets that do not mention the support account are not mentions.
 			f.sim.mu.Lock()
-			f.sim.addTweetLocked("2001", "hello @bob", "")
+			f.sim.addTweetLocked("2001", "hello @bob", "", nil)
 			f.sim.mu.Unlock()
 			c := f.twitterClient(a)
 			opts := twitter.UserMentionTimelineOpts{

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -103,6 +106,12 @@ func (sp *apiSpec) validate(ctx context.Context, r *http.Request, body []byte, r
 	vr := r.Clone(ctx)
 	vr.Body = io.NopCloser(bytes.NewReader(body))
 	vr.ContentLength = int64(len(body))
+	// kin-openapi cannot decode some multipart bodies the description
+	// allows (a schema that is an anyOf of objects, a binary part sent with
+	// its own content type, a text part of a oneOf schema): those are
+	// checked by validateMultipart, against the same schema.
+	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	multipartBody := ct == "multipart/form-data" && rt.Operation.RequestBody != nil
 	input := &openapi3filter.RequestValidationInput{
 		Request:    vr,
 		PathParams: rt.params,
@@ -110,11 +119,15 @@ func (sp *apiSpec) validate(ctx context.Context, r *http.Request, body []byte, r
 		Options: &openapi3filter.Options{
 			AuthenticationFunc:  func(context.Context, *openapi3filter.AuthenticationInput) error { return nil },
 			SkipSettingDefaults: true,
+			ExcludeRequestBody:  multipartBody,
 			// Keep messages to the point: no schema dump.
 			SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()},
 		},
 	}
 	err := openapi3filter.ValidateRequest(ctx, input)
+	if err == nil && multipartBody {
+		err = validateMultipart(rt, r.Header.Get("Content-Type"), ctParams["boundary"], body)
+	}
 	if err == nil {
 		return nil
 	}
@@ -171,4 +184,128 @@ func checkUnknownQueryParams(r *http.Request, rt *route) error {
 			unknown[0], strings.Join(names, ",")),
 		parameters: map[string][]string{unknown[0]: q[unknown[0]]},
 	}
+}
+
+// validateMultipart checks a multipart/form-data body against the schema
+// the operation gives it, as kin-openapi would if it could decode it: each
+// part is a property; a file part (with a filename, or a content type other
+// than text/plain) is a string of its bytes; a text part is the first of
+// its text, number or boolean readings its property's schema accepts.
+func validateMultipart(rt *route, contentType, boundary string, body []byte) error {
+	mt := rt.Operation.RequestBody.Value.Content.Get("multipart/form-data")
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return fmt.Errorf("request body has an error: header Content-Type has unexpected value %q", contentType)
+	}
+	if boundary == "" {
+		return fmt.Errorf("request body has an error: failed to decode request body: multipart body without boundary")
+	}
+	schema := mt.Schema.Value
+	obj := map[string]any{}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("request body has an error: failed to decode request body: %w", err)
+		}
+		name := part.FormName()
+		if name == "" {
+			return fmt.Errorf("request body has an error: failed to decode request body: a part has no name")
+		}
+		prop := propertySchema(schema, name)
+		item := prop
+		if prop != nil && prop.Type.Is("array") && prop.Items != nil {
+			item = prop.Items.Value
+		}
+		pct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+		file := part.FileName() != "" || pct != "" && pct != "text/plain"
+		var v any
+		switch {
+		case file && anyBytes(item):
+			// Whatever the bytes, the schema accepts them: spare a copy.
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return fmt.Errorf("request body has an error: failed to decode request body: part %s: %w", name, err)
+			}
+			v = "\x00(binary)"
+		default:
+			var buf strings.Builder
+			if _, err := io.Copy(&buf, part); err != nil {
+				return fmt.Errorf("request body has an error: failed to decode request body: part %s: %w", name, err)
+			}
+			v = buf.String()
+			if !file {
+				v = textPartValue(buf.String(), item)
+			}
+		}
+		switch {
+		case prop != nil && prop.Type.Is("array"):
+			list, _ := obj[name].([]any)
+			obj[name] = append(list, v)
+		case obj[name] == nil:
+			obj[name] = v
+		}
+	}
+	if err := schema.VisitJSON(obj, openapi3.VisitAsRequest(), openapi3.DisableSchemaErrorDetails()); err != nil {
+		return fmt.Errorf("request body has an error: doesn't match schema: %w", err)
+	}
+	return nil
+}
+
+// propertySchema finds the schema of property name in schema or in its
+// allOf, anyOf and oneOf branches.
+func propertySchema(schema *openapi3.Schema, name string) *openapi3.Schema {
+	if p, ok := schema.Properties[name]; ok && p.Value != nil {
+		return p.Value
+	}
+	for _, branches := range []openapi3.SchemaRefs{schema.AllOf, schema.AnyOf, schema.OneOf} {
+		for _, b := range branches {
+			if b.Value == nil {
+				continue
+			}
+			if p := propertySchema(b.Value, name); p != nil {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+// anyBytes reports whether schema accepts any binary string, whatever its
+// bytes: a string of format binary without constraints, or an anyOf with
+// such a branch.
+func anyBytes(schema *openapi3.Schema) bool {
+	if schema == nil {
+		return false
+	}
+	for _, b := range schema.AnyOf {
+		if b.Value != nil && anyBytes(b.Value) {
+			return true
+		}
+	}
+	return schema.Type.Is("string") && schema.Format == "binary" && schema.MinLength == 0 && schema.MaxLength == nil &&
+		schema.Pattern == "" && len(schema.Enum) == 0 && schema.Const == nil &&
+		len(schema.AllOf) == 0 && len(schema.AnyOf) == 0 && len(schema.OneOf) == 0 && schema.Not == nil
+}
+
+// textPartValue reads the text of a form field as its schema accepts it:
+// as text, else as a number, else as a boolean (the text when none fits).
+func textPartValue(raw string, schema *openapi3.Schema) any {
+	if schema == nil {
+		return raw
+	}
+	candidates := []any{raw}
+	if f, err := strconv.ParseFloat(raw, 64); err == nil {
+		candidates = append(candidates, f)
+	}
+	if b, err := strconv.ParseBool(raw); err == nil {
+		candidates = append(candidates, b)
+	}
+	for _, c := range candidates {
+		if schema.VisitJSON(c, openapi3.VisitAsRequest(), openapi3.DisableSchemaErrorDetails()) == nil {
+			return c
+		}
+	}
+	return raw
 }

@@ -225,15 +225,25 @@ func (s *Server) DMWebhookPayload(ev DMEvent) []byte {
 }
 
 func (s *Server) dmPayloadLocked(ev DMEvent) []byte {
-	create := map[string]any{
-		"target":    map[string]any{"recipient_id": ev.RecipientID},
-		"sender_id": ev.SenderID,
-		"message_data": map[string]any{
-			"text": ev.Text,
-			"entities": map[string]any{
-				"hashtags": []any{}, "symbols": []any{}, "user_mentions": []any{}, "urls": []any{},
-			},
+	data := map[string]any{
+		"text": ev.Text,
+		"entities": map[string]any{
+			"hashtags": []any{}, "symbols": []any{}, "user_mentions": []any{}, "urls": []any{},
 		},
+	}
+	if len(ev.MediaIDs) > 0 {
+		if m, ok := s.media[ev.MediaIDs[0]]; ok {
+			data["attachment"] = map[string]any{
+				"type": "media",
+				"media": s.v1MediaLocked(m, s.baseURLLocked(), utf8.RuneCountInString(ev.Text),
+					"https://twitter.com/messages/media/"+ev.ID),
+			}
+		}
+	}
+	create := map[string]any{
+		"target":       map[string]any{"recipient_id": ev.RecipientID},
+		"sender_id":    ev.SenderID,
+		"message_data": data,
 	}
 	p := map[string]any{
 		"for_user_id": s.opts.SupportUserID,
@@ -344,12 +354,32 @@ func (s *Server) tweetPayloadLocked(t Tweet) []byte {
 			tw["in_reply_to_screen_name"] = s.userLocked(t.InReplyToUserID).Username
 		}
 	}
+	var media []any
+	for i, id := range t.MediaIDs {
+		if m, ok := s.media[id]; ok {
+			kind := "photo"
+			if m.kind != MediaPhoto {
+				kind = "video"
+			}
+			media = append(media, s.v1MediaLocked(m, s.baseURLLocked(), len(full),
+				fmt.Sprintf("https://x.com/%s/status/%s/%s/%d", author.Username, t.ID, kind, i+1)))
+		}
+	}
 	if truncated {
-		tw["extended_tweet"] = map[string]any{
+		ext := map[string]any{
 			"full_text":          t.Text,
 			"display_text_range": []int{0, len(full)},
 			"entities":           s.v1EntitiesLocked(t.Text),
 		}
+		if media != nil {
+			// X gives the media of a truncated tweet in extended_tweet only.
+			ext["entities"].(map[string]any)["media"] = media[:1]
+			ext["extended_entities"] = map[string]any{"media": media}
+		}
+		tw["extended_tweet"] = ext
+	} else if media != nil {
+		tw["entities"].(map[string]any)["media"] = media[:1]
+		tw["extended_entities"] = map[string]any{"media": media}
 	}
 	p := map[string]any{
 		"for_user_id":         s.opts.SupportUserID,
