@@ -350,37 +350,31 @@ func payloadPost(it *OutboxItem) Post {
 		Mention: it.Payload.Mention, Key: it.IdemKey}
 }
 
-// card renders a conversation's card with its escalation and the
-// customer's earlier conversations. Those extras are best effort: without
-// them the card still shows the conversation.
-func (d *Dispatcher) card(ctx context.Context, conv *Conversation, cust *Customer) Card {
+// card renders a conversation's card with its escalation, SLA targets and
+// the customer's earlier conversations: from the batch's snapshot when it
+// read them, else read now. The extras are best effort: without them the
+// card still shows the conversation.
+func (d *Dispatcher) card(ctx context.Context, conv *Conversation, cust *Customer, snap *Snapshot) Card {
+	if snap == nil || snap.Extras == nil {
+		var err error
+		if snap, err = d.Store.Snapshot(ctx, []int64{conv.ID}, nil); err != nil {
+			d.Logger.Warn("card extras", "conversation", conv.ID, "err", err)
+			return RenderCard(conv, cust)
+		}
+	}
 	card := RenderCard(conv, cust)
-	err := d.Store.InTx(ctx, func(tx Tx) error {
-		if conv.EscalationID != 0 {
-			esc, err := tx.Escalation(ctx, conv.EscalationID)
-			if err != nil {
-				return err
-			}
-			card.Escalation = &CardEscalation{Thread: ThreadRef{esc.Platform, esc.Channel, esc.ThreadID}, Open: esc.Open()}
-		}
-		targets, err := tx.Targets(ctx, conv.ID)
-		if err != nil {
-			return err
-		}
-		card.SLA = cardSLA(targets)
-		earlier, err := tx.CustomerConversations(ctx, conv.CustomerID, conv.ID, 100)
-		if err != nil {
-			return err
-		}
-		card.HistoryCount = len(earlier)
-		for _, e := range earlier[:min(3, len(earlier))] {
-			card.History = append(card.History, CardHistory{Ticket: e.Ticket(), Status: e.Status, OpenedAt: e.CreatedAt,
-				Thread: ThreadRef{e.ChatPlatform, e.ChatChannel, e.ChatThreadID}})
-		}
-		return nil
-	})
-	if err != nil {
-		d.Logger.Warn("card extras", "conversation", conv.ID, "err", err)
+	x := snap.Extras[conv.ID]
+	if x == nil {
+		return card
+	}
+	if esc := x.Escalation; esc != nil {
+		card.Escalation = &CardEscalation{Thread: ThreadRef{esc.Platform, esc.Channel, esc.ThreadID}, Open: esc.Open()}
+	}
+	card.SLA = cardSLA(x.Targets)
+	card.HistoryCount = len(x.Earlier)
+	for _, e := range x.Earlier[:min(3, len(x.Earlier))] {
+		card.History = append(card.History, CardHistory{Ticket: e.Ticket(), Status: e.Status, OpenedAt: e.CreatedAt,
+			Thread: ThreadRef{e.ChatPlatform, e.ChatChannel, e.ChatThreadID}})
 	}
 	return card
 }
@@ -467,7 +461,7 @@ func (d *Dispatcher) performEscalation(ctx context.Context, it *OutboxItem, conv
 			return "", followUp{}, err
 		}
 		// Engineers can answer at once: record the thread now.
-		if err := d.Store.InTx(ctx, func(tx Tx) error { return setEscalationThread(ctx, tx, esc.ID, id) }); err != nil {
+		if err := d.Store.InTxRelaxed(ctx, func(tx Tx) error { return setEscalationThread(ctx, tx, esc.ID, id) }); err != nil {
 			d.Logger.Warn("record escalation thread", "escalation", esc.ID, "err", err)
 		}
 		return id, followUp{threadID: id}, nil
@@ -557,7 +551,7 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 	case EffectCard:
 		f := followUp{threadID: conv.ChatThreadID}
 		if f.threadID == "" {
-			id, err := chat.PostCard(ctx, conv.ChatChannel, d.card(ctx, conv, cust), it.IdemKey)
+			id, err := chat.PostCard(ctx, conv.ChatChannel, d.card(ctx, conv, cust, snap), it.IdemKey)
 			if err != nil {
 				return "", followUp{}, err
 			}
@@ -566,7 +560,7 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 			// thread now rather than with the batch, so their first
 			// message finds the conversation. (The batch records it again
 			// if this fails.)
-			if err := d.Store.InTx(ctx, func(tx Tx) error { return tx.SetThread(ctx, conv.ID, id) }); err != nil {
+			if err := d.Store.InTxRelaxed(ctx, func(tx Tx) error { return tx.SetThread(ctx, conv.ID, id) }); err != nil {
 				d.Logger.Warn("record thread", "conversation", conv.ID, "err", err)
 			}
 		}
@@ -579,7 +573,7 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 		}
 		return f.threadID, f, nil
 	case EffectCardUpdate:
-		return "", followUp{}, chat.UpdateCard(ctx, conv.ChatChannel, conv.ChatThreadID, d.card(ctx, conv, cust))
+		return "", followUp{}, chat.UpdateCard(ctx, conv.ChatChannel, conv.ChatThreadID, d.card(ctx, conv, cust, snap))
 	case EffectPost:
 		p := payloadPost(it)
 		if it.Payload.Kind == PostCustomer && msg != nil {

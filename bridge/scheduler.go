@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,9 @@ type Scheduler struct {
 
 	once sync.Once
 	wake chan struct{}
+	// planned is when the sleeping scheduler means to look next (unix
+	// nanoseconds); WakeAt wakes it only for something sooner.
+	planned atomic.Int64
 }
 
 func (s *Scheduler) init() {
@@ -58,6 +62,16 @@ func (s *Scheduler) Wake() {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// WakeAt tells the scheduler a target needs a look at t; it wakes only if
+// that is sooner than it planned to look, so a busy bridge does not make
+// it query the store for every message.
+func (s *Scheduler) WakeAt(t time.Time) {
+	if p := s.planned.Load(); p != 0 && t.UnixNano() >= p {
+		return
+	}
+	s.Wake()
 }
 
 // Run fires alerts until ctx ends, while this process holds the
@@ -102,7 +116,9 @@ func (s *Scheduler) lead(ctx context.Context, lease Lease) {
 		if t, ok, err := s.Store.NextCheck(ctx); err == nil && ok {
 			wait = min(wait, max(t.Sub(s.Clock.Now()), time.Millisecond))
 		}
+		s.planned.Store(s.Clock.Now().Add(wait).UnixNano())
 		s.sleep(ctx, wait)
+		s.planned.Store(0)
 	}
 }
 

@@ -42,9 +42,10 @@ type Service struct {
 	Tier *FirstTier
 
 	// SLA, when set, measures first response, next response and
-	// resolution; WakeScheduler tells the scheduler targets changed.
+	// resolution; WakeScheduler tells the scheduler a target now needs a
+	// look at t (Scheduler.WakeAt).
 	SLA           *SLA
-	WakeScheduler func()
+	WakeScheduler func(t time.Time)
 
 	// Wake, when set, is called after a commit that enqueued work.
 	Wake func()

@@ -215,9 +215,12 @@ func (s *Service) updateSLA(ctx context.Context, tx Tx, conv *Conversation, chan
 		return false, nil
 	}
 	now := s.now()
-	targets, err := tx.Targets(ctx, conv.ID)
-	if err != nil {
-		return false, err
+	var targets []*SLATarget
+	if change != slaOpened { // a new conversation has none yet
+		var err error
+		if targets, err = tx.Targets(ctx, conv.ID); err != nil {
+			return false, err
+		}
 	}
 	live := map[Metric]*SLATarget{}
 	cycles := map[Metric]int{}
@@ -318,7 +321,15 @@ func (s *Service) updateSLA(ctx context.Context, tx Tx, conv *Conversation, chan
 		}
 	}
 	if changed && s.WakeScheduler != nil {
-		s.WakeScheduler()
+		var first time.Time
+		for _, t := range live {
+			if !t.NextCheck.IsZero() && (first.IsZero() || t.NextCheck.Before(first)) {
+				first = t.NextCheck
+			}
+		}
+		if !first.IsZero() {
+			s.WakeScheduler(first)
+		}
 	}
 	return changed, nil
 }

@@ -11,6 +11,10 @@ import (
 type Store interface {
 	// InTx runs fn in one transaction, committing if it returns nil.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// InTxRelaxed is InTx for writes a database crash may lose because
+	// they are written again durably later: it does not wait for the
+	// commit to reach the disk (Postgres synchronous_commit off).
+	InTxRelaxed(ctx context.Context, fn func(tx Tx) error) error
 
 	// ClaimOutbox marks up to limit due pending items inflight with a lease
 	// and an incremented attempt count, never two items of one SeqKey, and
@@ -63,6 +67,15 @@ type Snapshot struct {
 	Conversations map[int64]*Conversation
 	Customers     map[int64]*Customer // by customer id
 	Messages      map[int64]*Message
+	// Extras are what a conversation's card shows beyond the conversation.
+	Extras map[int64]*CardExtras // by conversation id
+}
+
+// CardExtras are the rows a card shows beyond its conversation.
+type CardExtras struct {
+	Escalation *Escalation     // the open or last escalation, if any
+	Targets    []*SLATarget    // in id order
+	Earlier    []*Conversation // the customer's earlier conversations, newest first
 }
 
 // OutboxStats describes the outbox backlog.

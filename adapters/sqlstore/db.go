@@ -159,6 +159,17 @@ func (db *DB) InTx(ctx context.Context, fn func(tx bridge.Tx) error) error {
 	})
 }
 
+// InTxRelaxed is InTx without waiting for the commit to reach the disk,
+// for writes that are written again durably later.
+func (db *DB) InTxRelaxed(ctx context.Context, fn func(tx bridge.Tx) error) error {
+	return db.withTx(ctx, func(stx *sqlx.Tx) error {
+		if err := db.dialect.relaxCommit(ctx, stx); err != nil {
+			return err
+		}
+		return fn(&tx{tx: stx, db: db})
+	})
+}
+
 func (db *DB) withTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
 	stx, err := db.db.BeginTxx(ctx, nil)
 	if err != nil {

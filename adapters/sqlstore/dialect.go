@@ -26,6 +26,8 @@ type dialect interface {
 	lockMigrations(ctx context.Context, tx *sqlx.Tx) error
 	// isUniqueViolation reports whether err is a unique-constraint failure.
 	isUniqueViolation(err error) bool
+	// relaxCommit makes the transaction's commit not wait for the disk.
+	relaxCommit(ctx context.Context, tx *sqlx.Tx) error
 	// isTransient reports whether err says the transaction lost a race
 	// (deadlock, serialization failure, busy database) and may succeed
 	// if run again.
@@ -69,6 +71,10 @@ func (sqliteDialect) lockRow() string     { return "" }
 // exclude each other.
 func (sqliteDialect) lockMigrations(context.Context, *sqlx.Tx) error { return nil }
 
+// relaxCommit does nothing: SQLite runs with synchronous=NORMAL in WAL
+// mode, which already does not sync every commit.
+func (sqliteDialect) relaxCommit(context.Context, *sqlx.Tx) error { return nil }
+
 func (sqliteDialect) isTransient(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_BUSY || e.Code()&0xff == sqlite3.SQLITE_LOCKED)
@@ -92,6 +98,11 @@ func (postgresDialect) lockRow() string     { return " FOR UPDATE" }
 // by the commit or rollback, whatever happens to the connection.
 func (postgresDialect) lockMigrations(ctx context.Context, tx *sqlx.Tx) error {
 	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockKey))
+	return err
+}
+
+func (postgresDialect) relaxCommit(ctx context.Context, tx *sqlx.Tx) error {
+	_, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit TO OFF`)
 	return err
 }
 

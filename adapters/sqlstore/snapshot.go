@@ -16,6 +16,7 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 		Conversations: map[int64]*bridge.Conversation{},
 		Customers:     map[int64]*bridge.Customer{},
 		Messages:      map[int64]*bridge.Message{},
+		Extras:        map[int64]*bridge.CardExtras{},
 	}
 	ids := unique(conversationIDs)
 	if len(ids) > 0 {
@@ -56,6 +57,9 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 			}
 		}
 	}
+	if err := db.cardExtras(ctx, snap); err != nil {
+		return nil, err
+	}
 	if mids := unique(messageIDs); len(mids) > 0 {
 		rows, err := queryQ(ctx, db.db, `SELECT `+messageColumns+` FROM messages m WHERE m.id IN (`+marks(len(mids))+`)`, mids...)
 		if err != nil {
@@ -92,4 +96,64 @@ func unique(ids []int64) []any {
 // marks returns n comma-separated placeholders.
 func marks(n int) string {
 	return "?" + strings.Repeat(", ?", n-1)
+}
+
+// cardExtras reads, for the snapshot's conversations, their escalations,
+// SLA targets and their customers' earlier conversations: three statements
+// for the whole batch.
+func (db *DB) cardExtras(ctx context.Context, snap *bridge.Snapshot) error {
+	if len(snap.Conversations) == 0 {
+		return nil
+	}
+	var convIDs, escIDs, custIDs []int64
+	for id, c := range snap.Conversations {
+		snap.Extras[id] = &bridge.CardExtras{}
+		convIDs = append(convIDs, id)
+		custIDs = append(custIDs, c.CustomerID)
+		if c.EscalationID != 0 {
+			escIDs = append(escIDs, c.EscalationID)
+		}
+	}
+	ids := unique(convIDs)
+	targets, err := queryTargets(ctx, db.db, `SELECT `+targetColumns+` FROM sla_targets WHERE conversation_id IN (`+marks(len(ids))+`) ORDER BY id`, ids...)
+	if err != nil {
+		return fmt.Errorf("snapshot SLA targets: %w", err)
+	}
+	for _, t := range targets {
+		x := snap.Extras[t.ConversationID]
+		x.Targets = append(x.Targets, t)
+	}
+	if eids := unique(escIDs); len(eids) > 0 {
+		rows, err := queryQ(ctx, db.db, `SELECT `+escalationColumns+` FROM escalations WHERE id IN (`+marks(len(eids))+`)`, eids...)
+		if err != nil {
+			return fmt.Errorf("snapshot escalations: %w", err)
+		}
+		byID := map[int64]*bridge.Escalation{}
+		for rows.Next() {
+			e, err := scanEscalation(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			byID[e.ID] = e
+		}
+		rows.Close()
+		for id, c := range snap.Conversations {
+			snap.Extras[id].Escalation = byID[c.EscalationID]
+		}
+	}
+	cids := unique(custIDs)
+	others, err := queryConversations(ctx, db.db, `SELECT `+conversationColumns+` FROM conversations
+WHERE customer_id IN (`+marks(len(cids))+`) ORDER BY id DESC`, cids...)
+	if err != nil {
+		return fmt.Errorf("snapshot earlier conversations: %w", err)
+	}
+	for id, c := range snap.Conversations {
+		for _, o := range others {
+			if o.CustomerID == c.CustomerID && o.ID < id {
+				snap.Extras[id].Earlier = append(snap.Extras[id].Earlier, o)
+			}
+		}
+	}
+	return nil
 }

@@ -313,6 +313,15 @@ func testSnapshot(t *testing.T, db *sqlstore.DB) {
 	mustEqual(t, "customers", len(snap.Customers), 2)
 	mustEqual(t, "messages", len(snap.Messages), 1)
 	mustEqual(t, "message", snap.Messages[msg.ID].Text, "hello")
+	// Card extras: b's customer has no earlier conversation; a second
+	// conversation of a's customer lists a as earlier.
+	later := addConversation(t, db, a, "dm-a2")
+	snap, err = db.Snapshot(ctx, []int64{later.ID, cb.ID}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "earlier of the later conversation", len(snap.Extras[later.ID].Earlier) == 1 && snap.Extras[later.ID].Earlier[0].ID == ca.ID, true)
+	mustEqual(t, "earlier of b", len(snap.Extras[cb.ID].Earlier), 0)
 	empty, err := db.Snapshot(ctx, nil, nil)
 	if err != nil || len(empty.Conversations)+len(empty.Messages) != 0 {
 		t.Fatalf("empty snapshot = %+v, %v", empty, err)

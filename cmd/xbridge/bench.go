@@ -60,6 +60,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	rate := fs.Float64("rate", 1000, "events per second in the latency phase")
 	workers := fs.Int("workers", 256, "dispatcher workers (each is one concurrent delivery)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	firstTier := fs.Bool("first-tier", false, "also acknowledge each new conversation (an extra DM and notice per event)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
@@ -104,6 +105,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	m := NewMain()
 	m.Config = simConfig(s, dsn)
 	m.Config.Slack.AppToken = "" // Events API mode: nothing to connect
+	// The core path: intake, card and first post. The first tier (an
+	// acknowledgement per conversation, sentiment) is extra work a team
+	// may turn on; --first-tier measures it too.
+	m.Config.FirstTier.Enabled = *firstTier
 	m.Config.Slack.RatePerSecond = 0
 	m.Config.Dispatch.Workers = *workers
 	m.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))

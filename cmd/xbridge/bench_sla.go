@@ -90,7 +90,7 @@ func runBenchSLA(ctx context.Context, args []string, stdout, stderr io.Writer, g
 			ticks = append(ticks, took)
 			mu.Unlock()
 		}}
-	svc.WakeScheduler = sched.Wake
+	svc.WakeScheduler = sched.WakeAt
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)

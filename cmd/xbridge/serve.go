@@ -178,7 +178,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Service.SLA, _ = cfg.SLA.build(); m.Service.SLA != nil {
 		m.Scheduler = &bridge.Scheduler{Store: m.Store, Clock: m.Clock, Logger: m.Logger.With("component", "sla"),
 			Service: m.Service, Fired: m.Metrics.AlertFired}
-		m.Service.WakeScheduler = m.Scheduler.Wake
+		m.Service.WakeScheduler = m.Scheduler.WakeAt
 	}
 	if m.Service.Tier, _ = cfg.FirstTier.build(); m.Service.Tier != nil {
 		m.Dispatcher.ReadPolicy = cmp.Or(m.Service.Tier.ReadPolicy, bridge.ReadOnReply)
