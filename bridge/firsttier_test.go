@@ -108,8 +108,10 @@ func TestFAQAnswerAndTheWayToAHuman(t *testing.T) {
 	if fr := h.targets(1)["first_response#1"]; fr.State != bridge.TargetCancelled {
 		t.Fatalf("first response = %s; an answered FAQ owes no first response", fr.State)
 	}
-	notices := h.chat.noticesIn(h.thread(1))
-	if len(notices) == 0 || !strings.Contains(notices[len(notices)-1], "Answered automatically (FAQ: order-status)") {
+	// The thread shows the automatic exchange.
+	notices := strings.Join(h.chat.noticesIn(h.thread(1)), "\n")
+	if !strings.Contains(notices, "Sent to the customer: You can track any order") ||
+		!strings.Contains(notices, "Answered automatically (FAQ: order-status)") {
 		t.Fatalf("notices = %q", notices)
 	}
 	// The customer asks for a person: the conversation goes to the queue, with its context.

@@ -84,7 +84,7 @@ func TestCustomerReadReceiptMarksTheReplySeen(t *testing.T) {
 func TestTypingShowsBrieflyAndThrottled(t *testing.T) {
 	t.Parallel()
 	h := setup(t)
-	tier(h)
+	tier(h).Ack = nil
 	h.dm("2001", "hello?")
 	typing := bridge.InboundTyping{Account: "1000", CustomerID: "2001", ConversationKey: "1000-2001"}
 	h.svc.HandleTyping(h.ctx, typing)

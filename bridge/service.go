@@ -179,6 +179,13 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 	if err != nil {
 		return err
 	}
+	if opened == openedNew {
+		// The card comes first in the thread — it makes the thread — and
+		// brings the message that opened the conversation with it.
+		if err := tx.Enqueue(ctx, s.chatItem(conv, EffectCard, "card", msg.ID, Payload{})); err != nil {
+			return err
+		}
+	}
 	tierItems, err := s.firstTier(ctx, tx, conv, &cust, &msg, opened)
 	if err != nil {
 		return err
@@ -190,9 +197,7 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 		}
 	}
 	if opened == openedNew {
-		// The card brings the message that opened the conversation with it.
-		items := []*OutboxItem{s.chatItem(conv, EffectCard, "card", msg.ID, Payload{})}
-		items = append(items, tierItems...)
+		items := tierItems
 		if agent, err := s.autoAssign(ctx, tx, conv); err != nil {
 			return err
 		} else if agent != nil {

@@ -99,8 +99,9 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// Client talks to the X API v2 as the support account. It implements
-// bridge.XPlatform and bridge.Reconciler. Safe for concurrent use.
+// Client talks to the X API v2 (and, for read receipts and typing, v1.1)
+// as the support account. It implements bridge.XPlatform,
+// bridge.Reconciler and bridge.ReadSync. Safe for concurrent use.
 type Client struct {
 	cfg    Config
 	apiURL string

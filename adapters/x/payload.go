@@ -21,6 +21,16 @@ const (
 	ignoreUnrelated    = "unrelated_tweet" // a tweet that neither mentions nor answers the account
 	ignoreDMType       = "dm_event_type"   // a DM event that is not a message
 	ignoreMalformed    = "malformed_event" // an event lacking its id or sender
+	ignoreOwnRead      = "own_read"        // the support account read a DM
+	ignoreOwnTyping    = "own_typing"      // the support account is typing a DM
+	ignoreOtherDM      = "other_dm"        // a read or typing event between two other users
+)
+
+// Account Activity members carrying read receipts and typing indicators.
+// Without a Receipts handler their events are ignored under these names.
+const (
+	markReadEvents = "direct_message_mark_read_events"
+	typingEvents   = "direct_message_indicate_typing_events"
 )
 
 // Ways events arrive, for InboundMessage.Via.
@@ -181,7 +191,21 @@ type webhookPayload struct {
 	ForUserID           string            `json:"for_user_id"`
 	DirectMessageEvents []v1DMEvent       `json:"direct_message_events"`
 	TweetCreateEvents   []v1Tweet         `json:"tweet_create_events"`
+	MarkReadEvents      []v1DMSignal      `json:"direct_message_mark_read_events"`
+	TypingEvents        []v1DMSignal      `json:"direct_message_indicate_typing_events"`
 	Users               map[string]v1User `json:"users"`
+}
+
+// v1DMSignal is a read receipt (direct_message_mark_read_events, with
+// LastReadEventID) or a typing indicator
+// (direct_message_indicate_typing_events) of the Account Activity API.
+type v1DMSignal struct {
+	CreatedTimestamp string `json:"created_timestamp"` // epoch milliseconds
+	SenderID         string `json:"sender_id"`         // who read, or is typing
+	Target           struct {
+		RecipientID string `json:"recipient_id"`
+	} `json:"target"`
+	LastReadEventID string `json:"last_read_event_id"`
 }
 
 // v1DMEvent is a DM event of the Account Activity API.
@@ -303,23 +327,36 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 
 // handledKeys are the members of a webhook payload that are not events
 // to ignore.
-var handledKeys = []string{"for_user_id", "direct_message_events", "tweet_create_events", "users", "apps", "user_has_blocked", "source"}
+var handledKeys = []string{"for_user_id", "direct_message_events", "tweet_create_events",
+	markReadEvents, typingEvents, "users", "apps", "user_has_blocked", "source"}
+
+// webhookBatch is what an Account Activity payload carries for the account.
+type webhookBatch struct {
+	msgs    []bridge.InboundMessage
+	reads   []bridge.InboundRead   // customers' read receipts
+	typing  []bridge.InboundTyping // customers typing
+	ignored []string               // the reason for each event ignored
+}
 
 // webhookEvents converts an Account Activity payload for account into the
-// messages to hand on, and the reasons for each event it ignores. err is
-// set when the body is not a JSON payload.
-func webhookEvents(account string, body []byte) (msgs []bridge.InboundMessage, ignored []string, err error) {
+// messages, read receipts and typing indicators to hand on, and the reasons
+// for each event it ignores. err is set when the body is not a JSON
+// payload.
+func webhookEvents(account string, body []byte) (webhookBatch, error) {
+	var b webhookBatch
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil {
-		return nil, nil, fmt.Errorf("webhook payload: %w", err)
+		return b, fmt.Errorf("webhook payload: %w", err)
 	}
 	var p webhookPayload
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, nil, fmt.Errorf("webhook payload: %w", err)
+		return b, fmt.Errorf("webhook payload: %w", err)
 	}
 	if p.ForUserID != account {
-		return nil, []string{ignoreOtherAccount}, nil
+		b.ignored = []string{ignoreOtherAccount}
+		return b, nil
 	}
+	var ignored []string
 	keys := make([]string, 0, len(members))
 	for k := range members {
 		keys = append(keys, k)
@@ -343,17 +380,79 @@ func webhookEvents(account string, body []byte) (msgs []bridge.InboundMessage, i
 		if m, reason := dmFromWebhook(account, ev, p.Users); reason != "" {
 			ignored = append(ignored, reason)
 		} else {
-			msgs = append(msgs, m)
+			b.msgs = append(b.msgs, m)
 		}
 	}
 	for _, t := range p.TweetCreateEvents {
 		if m, reason := mentionFromWebhook(account, t); reason != "" {
 			ignored = append(ignored, reason)
 		} else {
-			msgs = append(msgs, m)
+			b.msgs = append(b.msgs, m)
 		}
 	}
-	return msgs, ignored, nil
+	for _, ev := range p.MarkReadEvents {
+		if r, reason := readFromWebhook(account, ev); reason != "" {
+			ignored = append(ignored, reason)
+		} else {
+			b.reads = append(b.reads, r)
+		}
+	}
+	for _, ev := range p.TypingEvents {
+		if ty, reason := typingFromWebhook(account, ev); reason != "" {
+			ignored = append(ignored, reason)
+		} else {
+			b.typing = append(b.typing, ty)
+		}
+	}
+	b.ignored = ignored
+	return b, nil
+}
+
+// readFromWebhook converts a customer's read receipt, or returns why it is
+// ignored: the support account's own reads are of no use to the bridge.
+func readFromWebhook(account string, ev v1DMSignal) (bridge.InboundRead, string) {
+	if reason := signalIgnored(account, ev, ignoreOwnRead); reason != "" {
+		return bridge.InboundRead{}, reason
+	}
+	if ev.LastReadEventID == "" {
+		return bridge.InboundRead{}, ignoreMalformed
+	}
+	return bridge.InboundRead{
+		Account:         account,
+		CustomerID:      ev.SenderID,
+		ConversationKey: dmConversationID(ev.SenderID, ev.Target.RecipientID),
+		LastReadEventID: ev.LastReadEventID,
+		At:              epochMillis(ev.CreatedTimestamp),
+	}, ""
+}
+
+// typingFromWebhook converts a customer's typing indicator, or returns why
+// it is ignored.
+func typingFromWebhook(account string, ev v1DMSignal) (bridge.InboundTyping, string) {
+	if reason := signalIgnored(account, ev, ignoreOwnTyping); reason != "" {
+		return bridge.InboundTyping{}, reason
+	}
+	return bridge.InboundTyping{
+		Account:         account,
+		CustomerID:      ev.SenderID,
+		ConversationKey: dmConversationID(ev.SenderID, ev.Target.RecipientID),
+		At:              epochMillis(ev.CreatedTimestamp),
+	}, ""
+}
+
+// signalIgnored returns why a read or typing event is not a customer's
+// towards the account ("" when it is); own is the reason for the account's
+// own events.
+func signalIgnored(account string, ev v1DMSignal, own string) string {
+	switch {
+	case ev.SenderID == "" || ev.Target.RecipientID == "":
+		return ignoreMalformed
+	case ev.SenderID == account:
+		return own
+	case ev.Target.RecipientID != account:
+		return ignoreOtherDM
+	}
+	return ""
 }
 
 // dmFromWebhook converts a webhook DM event, or returns why it is ignored.

@@ -22,6 +22,14 @@ type Inbound interface {
 	HandleInbound(ctx context.Context, ev bridge.InboundMessage) (bridge.Outcome, error)
 }
 
+// Receipts receives customers' read receipts and typing indicators. An
+// Inbound given to WebhookHandler that also implements Receipts gets them;
+// otherwise they are ignored. *bridge.Service implements it.
+type Receipts interface {
+	HandleRead(ctx context.Context, ev bridge.InboundRead) error
+	HandleTyping(ctx context.Context, ev bridge.InboundTyping) error
+}
+
 // Cursors stores the poller's named positions. *bridge.Service implements
 // it; Cursor returns "" for a cursor never set.
 type Cursors interface {
@@ -32,8 +40,8 @@ type Cursors interface {
 // Observer counts what ingest does, for metrics. via is "webhook" or
 // "poll". A nil Observer is allowed wherever one is taken.
 type Observer interface {
-	// Event: an event was handed to Inbound and accepted; kind is
-	// "dm" or "mention".
+	// Event: an event was handed to Inbound (or Receipts) and accepted;
+	// kind is "dm", "mention", "read" or "typing".
 	Event(via, kind string)
 	// Ignored: an event was dropped without reaching Inbound (a retweet,
 	// an unknown event type such as favorite_events, ...).
@@ -65,24 +73,29 @@ const signatureHeader = "x-twitter-webhooks-signature"
 // WebhookHandler returns the endpoint X's Account Activity API calls: GET
 // answers the CRC challenge, POST takes a signed delivery of DMs and tweets
 // and hands the ones concerning the account to in. Both need the consumer
-// secret. The handler never calls the X API; it answers 500 only when in
-// fails in a way a redelivery may cure, so that X sends the events again.
+// secret. When in also implements Receipts, customers' read receipts and
+// typing indicators go to it; the support account's own are ignored. The
+// handler never calls the X API; it answers 500 only when in fails in a way
+// a redelivery may cure, so that X sends the events again.
 func (c *Client) WebhookHandler(in Inbound, obs Observer) http.Handler {
+	receipts, _ := in.(Receipts)
 	return &webhookHandler{
-		account: c.cfg.AccountID,
-		secret:  []byte(c.cfg.ConsumerSecret),
-		in:      in,
-		obs:     observerOrNop(obs),
-		logger:  c.logger.With("ingest", viaWebhook),
+		account:  c.cfg.AccountID,
+		secret:   []byte(c.cfg.ConsumerSecret),
+		in:       in,
+		receipts: receipts,
+		obs:      observerOrNop(obs),
+		logger:   c.logger.With("ingest", viaWebhook),
 	}
 }
 
 type webhookHandler struct {
-	account string
-	secret  []byte
-	in      Inbound
-	obs     Observer
-	logger  *slog.Logger
+	account  string
+	secret   []byte
+	in       Inbound
+	receipts Receipts // nil when in does not take them
+	obs      Observer
+	logger   *slog.Logger
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -130,31 +143,74 @@ func (h *webhookHandler) deliver(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	msgs, ignored, err := webhookEvents(h.account, body)
+	batch, err := webhookEvents(h.account, body)
 	if err != nil {
 		h.logger.Warn("malformed x webhook delivery", "err", err)
 		http.Error(w, "malformed payload", http.StatusBadRequest)
 		return
 	}
-	for _, reason := range ignored {
+	for _, reason := range batch.ignored {
 		h.obs.Ignored(viaWebhook, reason)
 	}
-	for _, m := range msgs {
-		out, err := h.in.HandleInbound(r.Context(), m)
-		if err != nil {
-			if retryable(err) {
-				h.logger.Error("x webhook event not handled; X will redeliver", "event_id", m.EventID, "err", err)
-				http.Error(w, "temporarily unable to handle the event", http.StatusInternalServerError)
-				return
-			}
-			h.logger.Warn("x webhook event refused", "event_id", m.EventID, "kind", m.Kind, "err", err)
-			h.obs.Ignored(viaWebhook, "refused")
-			continue
-		}
-		h.obs.Event(viaWebhook, string(m.Kind))
-		h.logger.Debug("x webhook event handled", "event_id", m.EventID, "kind", m.Kind, "outcome", out)
+	if !h.handle(r.Context(), batch) {
+		http.Error(w, "temporarily unable to handle the event", http.StatusInternalServerError)
+		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// handle hands the events of a delivery on, in order: messages, read
+// receipts, typing. It stops and reports false at the first failure a
+// redelivery may cure; other failures are logged and counted.
+func (h *webhookHandler) handle(ctx context.Context, b webhookBatch) bool {
+	for _, m := range b.msgs {
+		out, err := h.in.HandleInbound(ctx, m)
+		if !h.handled(err, string(m.Kind), "event_id", m.EventID) {
+			return false
+		}
+		if err == nil {
+			h.logger.Debug("x webhook event handled", "event_id", m.EventID, "kind", m.Kind, "outcome", out)
+		}
+	}
+	if h.receipts == nil {
+		for range b.reads {
+			h.obs.Ignored(viaWebhook, markReadEvents)
+		}
+		for range b.typing {
+			h.obs.Ignored(viaWebhook, typingEvents)
+		}
+		return true
+	}
+	for _, ev := range b.reads {
+		err := h.receipts.HandleRead(ctx, ev)
+		if !h.handled(err, "read", "customer_id", ev.CustomerID, "last_read_event_id", ev.LastReadEventID) {
+			return false
+		}
+	}
+	for _, ev := range b.typing {
+		err := h.receipts.HandleTyping(ctx, ev)
+		if !h.handled(err, "typing", "customer_id", ev.CustomerID) {
+			return false
+		}
+	}
+	return true
+}
+
+// handled logs and counts the outcome err of handing on an event of kind;
+// it reports false when X should redeliver.
+func (h *webhookHandler) handled(err error, kind string, args ...any) bool {
+	args = append(args, "kind", kind)
+	switch {
+	case err == nil:
+		h.obs.Event(viaWebhook, kind)
+		return true
+	case retryable(err):
+		h.logger.Error("x webhook event not handled; X will redeliver", append(args, "err", err)...)
+		return false
+	}
+	h.logger.Warn("x webhook event refused", append(args, "err", err)...)
+	h.obs.Ignored(viaWebhook, "refused")
+	return true
 }
 
 // validSignature checks "sha256=<base64 HMAC-SHA256(consumer secret, body)>"

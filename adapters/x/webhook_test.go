@@ -219,7 +219,8 @@ func TestWebhookHandlerErrors(t *testing.T) {
 }
 
 // TestWebhookIgnoresOtherEvents: events the bridge does not use are
-// acknowledged and counted.
+// acknowledged and counted, and so are read receipts and typing when the
+// Inbound does not take them (is not Receipts).
 func TestWebhookIgnoresOtherEvents(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -235,8 +236,8 @@ func TestWebhookIgnoresOtherEvents(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || len(rec.all()) != 0 {
 		t.Fatalf("status %d, %d handled; want 200 and none", resp.StatusCode, len(rec.all()))
 	}
-	want := []string{"webhook:direct_message_indicate_typing_events", "webhook:direct_message_mark_read_events",
-		"webhook:direct_message_mark_read_events", "webhook:favorite_events"}
+	want := []string{"webhook:favorite_events", "webhook:direct_message_mark_read_events",
+		"webhook:direct_message_mark_read_events", "webhook:direct_message_indicate_typing_events"}
 	if got := obs.ignoredReasons(); !reflect.DeepEqual(got, want) {
 		t.Errorf("ignored %q, want %q", got, want)
 	}

@@ -53,6 +53,9 @@ func (m *Main) readyz(w http.ResponseWriter, r *http.Request) {
 			checks[name], ready = "not connected", false
 		}
 	}
+	if why := m.Dispatcher.ReadSyncStatus(); why != "" {
+		checks["x_read_receipts"] = "off: " + why // degraded, not unready
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if !ready {
 		w.WriteHeader(http.StatusServiceUnavailable)

@@ -132,12 +132,20 @@ func (s *Server) applyFault(x *exchange, b bucket, f Fault) {
 			reset = x.now.Add(f.Reset).Unix()
 		}
 		setExhaustedHeaders(h, b, time.Unix(reset, 0))
+		if isV1(x.r.URL.Path) {
+			writeV1Error(x.w, f.Status, v1CodeRateLimit, "Rate limit exceeded")
+			return
+		}
 		writeProblem(x.w, f.Status, "Too Many Requests", "Too Many Requests")
 		return
 	}
 	title := http.StatusText(f.Status)
 	if title == "" {
 		title = "Error " + strconv.Itoa(f.Status)
+	}
+	if isV1(x.r.URL.Path) {
+		writeV1Error(x.w, f.Status, v1FaultCode(f.Status), title)
+		return
 	}
 	writeProblem(x.w, f.Status, title, title)
 }

@@ -39,6 +39,8 @@ func bucketFor(method, path string) bucket {
 		b.limit = 300
 	case "POST /2/tweets":
 		b.limit = 100
+	case "POST " + markReadPath, "POST " + indicateTypingPath:
+		b.limit = 1000
 	}
 	return b
 }

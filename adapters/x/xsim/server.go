@@ -1,7 +1,8 @@
 // Package xsim is a local simulator of the X (Twitter) API v2, as far as
 // xbridge uses it: direct messages, mentions, tweets, users and media (chunked
 // uploads, and the media customers send, served as X's media hosts do), plus
-// X's side of Account Activity webhooks.
+// X's side of Account Activity webhooks. Two API v1.1 endpoints that v2 has
+// no equivalent of are served too: marking DMs read and showing typing.
 //
 // A Server is an http.Handler, to be served by httptest.NewServer in tests or
 // by the demo. It judges requests as the real API would: every request is
@@ -42,7 +43,8 @@ type Options struct {
 
 	// RateLimits makes the server enforce X's per-user budgets per
 	// 15-minute window (DM lookups 15, DM sends 15 and 1,440 a day,
-	// mentions 300, POST /2/tweets 100, anything else 900), answering 429
+	// mentions 300, POST /2/tweets 100, v1.1 mark_read and indicate_typing
+	// 1,000 each, anything else 900), answering 429
 	// past them. The x-rate-limit-* headers are sent either way; without
 	// RateLimits nothing is consumed and x-rate-limit-remaining stays at the
 	// limit, so that clients pacing themselves on it are not slowed down.
@@ -96,6 +98,7 @@ type Server struct {
 	mediaKeys  map[string]*mediaRec // by media key
 	baseURL    string               // Options.BaseURL or SetBaseURL
 	lastOrigin string               // origin of the last request answered
+	readMarks  []ReadMark           // v1.1 read receipts and typing indicators
 
 	client *http.Client // for webhook deliveries
 }
@@ -237,9 +240,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Body:   logged,
 		},
 	}
-	if isMediaDownload(r.URL.Path) {
+	switch {
+	case isMediaDownload(r.URL.Path):
 		s.serveMediaFile(x)
-	} else {
+	case isV1(r.URL.Path):
+		s.serveV1(x)
+	default:
 		s.serve(x)
 	}
 	x.log.Status = x.w.status
@@ -311,6 +317,10 @@ func (s *Server) serve(x *exchange) {
 // handle applies the rate limit, then runs the endpoint.
 func (s *Server) handle(x *exchange, b bucket) {
 	if !s.setRateHeaders(x, b, true) {
+		if isV1(x.r.URL.Path) {
+			writeV1Error(x.w, http.StatusTooManyRequests, v1CodeRateLimit, "Rate limit exceeded")
+			return
+		}
 		writeProblem(x.w, http.StatusTooManyRequests, "Too Many Requests", "Too Many Requests")
 		return
 	}
@@ -369,6 +379,10 @@ func (s *Server) endpoint(method, path string) func(*exchange) {
 		return s.mediaByKey
 	case "GET /2/media":
 		return s.mediaByKeys
+	case "POST " + markReadPath:
+		return s.markRead
+	case "POST " + indicateTypingPath:
+		return s.indicateTyping
 	}
 	return nil
 }
