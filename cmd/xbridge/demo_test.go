@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -13,11 +14,13 @@ func TestDemoRunsTheWholeStory(t *testing.T) {
 	if err := run(t.Context(), []string{"demo", "--send-delay", "300ms"}, &out, io.Discard, func(string) string { return "" }); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
+	if !sameCount(out.String()) {
+		t.Errorf("the duplicate delivery changed the thread:\n%s", out.String())
+	}
 	for _, want := range []string{
 		"new thread with card — #1 · Alice Walker (@alice_w)",
 		"DM sent to user 2001",
 		"reply tweet posted",
-		"thread messages before 3, after 3",
 		"answered 429 Too Many Requests",
 		"Queued: X send limit",
 		"Bob claimed this.",
@@ -35,6 +38,12 @@ func TestDemoRunsTheWholeStory(t *testing.T) {
 			t.Errorf("transcript lacks %q", want)
 		}
 	}
+}
+
+// sameCount finds "thread messages before N, after M" and reports N == M.
+func sameCount(transcript string) bool {
+	m := regexp.MustCompile(`thread messages before (\d+), after (\d+)`).FindStringSubmatch(transcript)
+	return m != nil && m[1] == m[2]
 }
 
 func TestVersionAndUsage(t *testing.T) {
