@@ -627,20 +627,7 @@ func (d *Dispatcher) rowsFor(ctx context.Context, it *OutboxItem, snap *Snapshot
 func (d *Dispatcher) finish(ctx context.Context, tx Tx, it *OutboxItem, claimed int, resultID string, f followUp) ([]*OutboxItem, error) {
 	now := d.Clock.Now()
 	if it.Effect.IsX() {
-		items, err := completeSend(ctx, tx, now, it, OutboxInflight, resultID, claimed)
-		if err != nil || len(items) == 0 || it.Effect != EffectDM || d.ReadPolicy != ReadOnReply {
-			return items, err
-		}
-		// The answer arrived: now the customer may see their DMs read.
-		conv, err := tx.Conversation(ctx, it.ConversationID)
-		if err != nil {
-			return nil, err
-		}
-		read, err := readItem(ctx, tx, conv, fmt.Sprintf("reply:%d", it.MessageID), now)
-		if err != nil || read == nil {
-			return items, err
-		}
-		return append(items, read), nil
+		return completeSend(ctx, tx, now, it, OutboxInflight, resultID, claimed, d.ReadPolicy == ReadOnReply)
 	}
 	it.State, it.ResultID, it.LastError, it.UpdatedAt = OutboxDone, resultID, "", now
 	if err := tx.UpdateOutbox(ctx, it, OutboxInflight, claimed); err != nil {
@@ -686,7 +673,10 @@ func (d *Dispatcher) finish(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 // completeSend records that X accepted one part of a reply: the item is
 // done, X's id is remembered so its echo is recognised, and once every part
 // is out the message is marked sent in the thread.
-func completeSend(ctx context.Context, tx Tx, now time.Time, it *OutboxItem, from OutboxState, resultID string, attempts int) ([]*OutboxItem, error) {
+//
+// With markRead (the on_reply read policy), a DM's arrival also marks the
+// customer's DMs read: only now, with an answer there, may they see "read".
+func completeSend(ctx context.Context, tx Tx, now time.Time, it *OutboxItem, from OutboxState, resultID string, attempts int, markRead bool) ([]*OutboxItem, error) {
 	it.State, it.ResultID, it.LastError, it.UpdatedAt = OutboxDone, resultID, "", now
 	if err := tx.UpdateOutbox(ctx, it, from, attempts); err != nil {
 		return nil, err
@@ -719,10 +709,20 @@ func completeSend(ctx context.Context, tx Tx, now time.Time, it *OutboxItem, fro
 	}
 	key := fmt.Sprintf("sent:%d", it.ID)
 	// A resend removed the failure mark when it was asked for.
-	return []*OutboxItem{
+	items = []*OutboxItem{
 		markItem(conv, msg, ReactionWaiting, false, key, now),
 		markItem(conv, msg, ReactionSent, true, key, now),
-	}, nil
+	}
+	if markRead && it.Effect == EffectDM {
+		read, err := readItem(ctx, tx, conv, fmt.Sprintf("reply:%d", it.MessageID), now)
+		if err != nil {
+			return nil, err
+		}
+		if read != nil {
+			items = append(items, read)
+		}
+	}
+	return items, nil
 }
 
 // latestParts returns, for each part of a message, its most recent X send
@@ -903,7 +903,7 @@ func (d *Dispatcher) recoverItem(ctx context.Context, it *OutboxItem) error {
 			return err
 		}
 		if found {
-			items, err := completeSend(ctx, tx, d.Clock.Now(), it, OutboxInflight, id, claimed)
+			items, err := completeSend(ctx, tx, d.Clock.Now(), it, OutboxInflight, id, claimed, d.ReadPolicy == ReadOnReply)
 			if err != nil {
 				return err
 			}

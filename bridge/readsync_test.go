@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +125,28 @@ func TestRefusedReadSyncDegradesQuietly(t *testing.T) {
 	}
 	if len(h.x.sentDMs()) != 1 {
 		t.Fatal("the reply itself must still go out")
+	}
+}
+
+func TestMarkReadWhenTheEchoOvertakesTheSend(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	tier(h).Ack = nil
+	h.disp.ReadPolicy = bridge.ReadOnReply
+	ev := h.dm("2001", "hello")
+	h.agent(h.thread(1), "Racing")
+	h.clock.Advance(10 * time.Second)
+	if items, err := h.store.ClaimOutbox(h.ctx, h.clock.Now(), time.Minute, 10); err != nil || len(items) == 0 {
+		t.Fatalf("claim = %v, %v", items, err)
+	}
+	// X delivered the DM and its echo arrives before the worker records it.
+	echo := bridge.InboundMessage{EventID: "9999", Account: "1000", Kind: bridge.KindDM, ConversationKey: "1000-2001",
+		Sender: bridge.XUser{ID: "1000", Handle: "acme_help"}, RecipientID: "2001", Text: "Racing"}
+	if _, err := h.svc.HandleInbound(h.ctx, echo); err != nil {
+		t.Fatal(err)
+	}
+	h.drain()
+	if got := h.x.syncs(); !slices.Contains(got, "read:2001:"+ev.EventID) {
+		t.Fatalf("calls to X = %v; the answer arrived, so the DMs are marked read", got)
 	}
 }

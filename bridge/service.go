@@ -326,7 +326,7 @@ func (s *Service) ownEcho(ctx context.Context, tx Tx, ev InboundMessage) (Outcom
 	}
 	for _, it := range inflight {
 		if it.Effect.IsX() && it.Payload.Text == ev.Text {
-			items, err := completeSend(ctx, tx, s.now(), it, it.State, ev.EventID, it.Attempts)
+			items, err := completeSend(ctx, tx, s.now(), it, it.State, ev.EventID, it.Attempts, s.Tier != nil && s.readPolicy() == ReadOnReply)
 			if err != nil {
 				return "", err
 			}

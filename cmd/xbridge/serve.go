@@ -17,6 +17,7 @@ import (
 
 	"github.com/xbridge/xbridge/adapters/discord"
 	"github.com/xbridge/xbridge/adapters/prom"
+	"github.com/xbridge/xbridge/adapters/sentiment"
 	"github.com/xbridge/xbridge/adapters/slack"
 	"github.com/xbridge/xbridge/adapters/sqlstore"
 	"github.com/xbridge/xbridge/adapters/webhook"
@@ -182,6 +183,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	if m.Service.Tier, _ = cfg.FirstTier.build(); m.Service.Tier != nil {
 		m.Dispatcher.ReadPolicy = cmp.Or(m.Service.Tier.ReadPolicy, bridge.ReadOnReply)
+		if cfg.FirstTier.Sentiment {
+			m.Service.Tier.Scorer = sentiment.New()
+		}
 	}
 	if cfg.SLA.WebhookURL != "" {
 		m.Dispatcher.Pager = &webhook.Pager{URL: cfg.SLA.WebhookURL, Secret: cfg.SLA.WebhookSecret, Client: m.HTTPClient, Now: m.Clock.Now}

@@ -36,10 +36,15 @@ func TestFirstTierEndToEnd(t *testing.T) {
 	e.eventually("hand-over", func() bool { return e.conversation(1).Automation == bridge.AutomationHandedOver })
 
 	// A new conversation is acknowledged; the agent's answer marks the DMs read.
-	s.X.CustomerDM("2001", "My parcel is damaged")
+	// Alice (48.2k followers) is angry: the card suggests a higher priority.
+	s.X.CustomerDM("2001", "This is the THIRD time my parcel arrives damaged. Absolutely unacceptable!!!")
 	e.eventually("acknowledgement", dmTo("2001", "will answer within 15 minutes"))
 	var thread string
 	e.eventually("thread", func() bool { thread = e.threadOf("alice_w"); return thread != "" })
+	e.eventually("suggested priority on the card", func() bool {
+		root, _ := s.Slack.Message(demoChannel, thread)
+		return strings.Contains(string(root.Blocks), "Suggested: high (very negative, 48k followers)")
+	})
 	reply := s.Slack.PostAsUser(demoAgent, demoChannel, thread, "So sorry! A replacement ships today.")
 	e.eventually("the answer", dmTo("2001", "replacement ships today"))
 	e.eventually("marked read on X after the answer", func() bool {
