@@ -31,8 +31,13 @@ type harness struct {
 
 var epoch = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // a Monday morning
 
+// setup runs on SQLite, or on a scratch Postgres database when the test
+// runs under TestDomainOnPostgres.
 func setup(t *testing.T) *harness {
 	t.Helper()
+	if strings.HasPrefix(t.Name(), "TestDomainOnPostgres/") {
+		return setupOn(t, stores(t)["postgres"](t))
+	}
 	return setupOn(t, "sqlite:"+filepath.Join(t.TempDir(), "x.db"))
 }
 

@@ -27,6 +27,15 @@ func slaSetup(t *testing.T, dsn string, cal *bridge.Calendar) (*harness, *bridge
 	return h, &bridge.Scheduler{Store: h.store, Clock: h.clock, Service: h.svc}
 }
 
+// slaSetupFor is slaSetup on the test's store (see setup).
+func slaSetupFor(t *testing.T, cal *bridge.Calendar) (*harness, *bridge.Scheduler) {
+	dsn := "sqlite:" + t.TempDir() + "/x.db"
+	if strings.HasPrefix(t.Name(), "TestDomainOnPostgres/") {
+		dsn = stores(t)["postgres"](t)
+	}
+	return slaSetup(t, dsn, cal)
+}
+
 type recPager struct {
 	mu    sync.Mutex
 	pages []string
@@ -124,7 +133,7 @@ func TestSLAAlertsClimbTheLadderOnce(t *testing.T) {
 
 func TestSLAAnsweredInTimeOrClosedFiresNothing(t *testing.T) {
 	t.Parallel()
-	h, s := slaSetup(t, "sqlite:"+t.TempDir()+"/x.db", nil)
+	h, s := slaSetupFor(t, nil)
 	h.dm("2001", "hello")
 	h.clock.Advance(5 * time.Minute)
 	h.agent(h.thread(1), "Hi! Looking into it.")
@@ -149,7 +158,7 @@ func TestSLAAnsweredInTimeOrClosedFiresNothing(t *testing.T) {
 
 func TestSLANextResponsePauseResumeReopenAndPriority(t *testing.T) {
 	t.Parallel()
-	h, s := slaSetup(t, "sqlite:"+t.TempDir()+"/x.db", nil)
+	h, s := slaSetupFor(t, nil)
 	h.dm("2001", "hello")
 	h.clock.Advance(time.Minute)
 	h.agent(h.thread(1), "Hi!")
@@ -202,7 +211,7 @@ func TestSLANextResponsePauseResumeReopenAndPriority(t *testing.T) {
 func TestSLABusinessHoursAcrossAWeekend(t *testing.T) {
 	t.Parallel()
 	cal := berlinWeekdays(t)
-	h, s := slaSetup(t, "sqlite:"+t.TempDir()+"/x.db", cal)
+	h, s := slaSetupFor(t, cal)
 	// Friday 16:55 Berlin (15:55 UTC): 5 business minutes left that day.
 	friday := time.Date(2026, 3, 6, 15, 55, 0, 0, time.UTC)
 	h.clock.Advance(friday.Sub(h.clock.Now()))
