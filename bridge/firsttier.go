@@ -36,6 +36,11 @@ type FirstTier struct {
 	// TypingEvery throttles how often the customer's typing is shown in
 	// the thread; default 2 minutes.
 	TypingEvery time.Duration
+	// QueuePerAgent is how many waiting customers one available agent
+	// answers within a first-response target; default 5. When more wait,
+	// the acknowledgement promises proportionally longer. With no agent
+	// marked available, one is assumed.
+	QueuePerAgent int
 }
 
 // Read policies: the customer never sees "read" without an answer arriving
@@ -245,7 +250,10 @@ func (s *Service) firstTier(ctx context.Context, tx Tx, conv *Conversation, cust
 			if !ok {
 				tmpl = t.Ack["en"]
 			}
-			text := s.ackText(ctx, tx, conv, cust, tmpl, now)
+			text, err := s.ackText(ctx, tx, conv, cust, tmpl, now)
+			if err != nil {
+				return nil, err
+			}
 			if text != "" {
 				conv.AckedAt = now
 				if err := s.sendFromBridge(ctx, tx, conv, Action{Actor: Actor{Name: "xbridge"}}, text, "ack"); err != nil {
@@ -290,19 +298,50 @@ func (s *Service) answerFAQ(ctx context.Context, tx Tx, conv *Conversation, rule
 // ackText fills the acknowledgement: inside business hours when a human
 // will answer (the first-response target, stretched when the queue is
 // long), outside them when the team is back.
-func (s *Service) ackText(ctx context.Context, tx Tx, conv *Conversation, cust *Customer, tmpl AckTemplates, now time.Time) string {
+func (s *Service) ackText(ctx context.Context, tx Tx, conv *Conversation, cust *Customer, tmpl AckTemplates, now time.Time) (string, error) {
 	var cal *Calendar
 	wait := DefaultSLAPolicy.FirstResponse
 	if s.SLA != nil {
 		cal = s.SLA.Calendar
 		wait = s.SLA.policy(conv).FirstResponse
 	}
-	r := strings.NewReplacer("{customer}", cust.DisplayName(), "{ticket}", conv.Ticket(),
-		"{wait}", humanWait(wait, conv.Language), "{opens_at}", opensAt(cal, now, conv.Language))
 	if !cal.IsOpen(now) {
-		return r.Replace(tmpl.Closed)
+		return strings.NewReplacer("{customer}", cust.DisplayName(), "{ticket}", conv.Ticket(),
+			"{opens_at}", opensAt(cal, now, conv.Language)).Replace(tmpl.Closed), nil
 	}
-	return r.Replace(tmpl.Open)
+	factor, err := s.queueFactor(ctx, tx, conv)
+	if err != nil {
+		return "", err
+	}
+	return strings.NewReplacer("{customer}", cust.DisplayName(), "{ticket}", conv.Ticket(),
+		"{wait}", humanWait(wait*time.Duration(factor), conv.Language)).Replace(tmpl.Open), nil
+}
+
+// queueFactor is how many first-response targets the customers already
+// waiting take to clear: 1 while the available agents can answer them all
+// within one target, more as the queue outgrows them.
+func (s *Service) queueFactor(ctx context.Context, tx Tx, conv *Conversation) (int, error) {
+	per := s.Tier.QueuePerAgent
+	if per <= 0 {
+		per = 5
+	}
+	agents, err := tx.Agents(ctx, conv.ChatPlatform)
+	if err != nil {
+		return 0, err
+	}
+	available := 0
+	for _, a := range agents {
+		if a.Available {
+			available++
+		}
+	}
+	capacity := max(available, 1) * per
+	const maxFactor = 8 // past a working day's worth, a bigger number informs nobody
+	ahead, err := tx.WaitingCustomers(ctx, conv.ID, capacity*maxFactor)
+	if err != nil {
+		return 0, err
+	}
+	return min(ahead/capacity+1, maxFactor), nil
 }
 
 // humanWait says a duration the way a person would ("30 minutes", "2 hours").

@@ -77,6 +77,47 @@ func TestAcknowledgementSetsTheExpectation(t *testing.T) {
 	}
 }
 
+func TestAcknowledgementCountsTheQueue(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	tier(h).QueuePerAgent = 2
+	wait := func(from string) string {
+		t.Helper()
+		h.dm(from, "my package is damaged")
+		h.drain()
+		got := dmTexts(h, from)
+		if len(got) != 1 {
+			t.Fatalf("acks to %s = %q", from, got)
+		}
+		_, w, _ := strings.Cut(got[0], "within ")
+		w, _, _ = strings.Cut(w, " (#")
+		return w
+	}
+	// Nobody marked available: one agent is assumed, answering two
+	// customers per first-response target.
+	for _, c := range []struct{ from, want string }{
+		{"2001", "15 minutes"}, {"2002", "15 minutes"}, {"2003", "30 minutes"}, {"2004", "30 minutes"}, {"2005", "45 minutes"},
+	} {
+		if got := wait(c.from); got != c.want {
+			t.Errorf("ack to %s promises %q, want %q", c.from, got, c.want)
+		}
+	}
+	// An answered customer no longer waits.
+	h.agent(h.thread(1), "we're on it")
+	if got := wait("2006"); got != "45 minutes" {
+		t.Errorf("after an answer: %q, want 45 minutes (four still waiting)", got)
+	}
+	// Three agents available: six a target.
+	for _, id := range []string{"U1", "U2", "U3"} {
+		if err := h.svc.SetAvailable(h.ctx, bridge.Action{Actor: bridge.Actor{Platform: "slack", ID: id, Name: id}}, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := wait("2007"); got != "15 minutes" {
+		t.Errorf("with three agents: %q, want 15 minutes", got)
+	}
+}
+
 func TestAcknowledgementOutsideBusinessHours(t *testing.T) {
 	t.Parallel()
 	h := setup(t)

@@ -39,6 +39,7 @@ func TestDomainOnPostgres(t *testing.T) {
 		"SLABusinessHoursAcrossAWeekend":                 TestSLABusinessHoursAcrossAWeekend,
 		"AcknowledgementSetsTheExpectation":              TestAcknowledgementSetsTheExpectation,
 		"AcknowledgementOutsideBusinessHours":            TestAcknowledgementOutsideBusinessHours,
+		"AcknowledgementCountsTheQueue":                  TestAcknowledgementCountsTheQueue,
 		"FAQAnswerAndTheWayToAHuman":                     TestFAQAnswerAndTheWayToAHuman,
 		"CSATOnClose":                                    TestCSATOnClose,
 		"CSATWindowAndNonRatings":                        TestCSATWindowAndNonRatings,

@@ -170,6 +170,10 @@ type Tx interface {
 	// InsertAlert records an alert once; fresh is false when that
 	// (conversation, metric, cycle, level, seq) already fired.
 	InsertAlert(ctx context.Context, a *SLAAlert) (fresh bool, err error)
+	// WaitingCustomers counts the conversations other than exceptID whose
+	// customer waits for an agent's answer (a first- or next-response
+	// target is live), stopping at limit.
+	WaitingCustomers(ctx context.Context, exceptID int64, limit int) (int, error)
 	// TargetsSince lists targets started at or after since, for reports.
 	TargetsSince(ctx context.Context, since time.Time) ([]*SLATarget, error)
 

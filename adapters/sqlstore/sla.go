@@ -45,6 +45,20 @@ func queryTargets(ctx context.Context, e sqlx.ExtContext, q string, args ...any)
 	return out, rows.Err()
 }
 
+// WaitingCustomers counts, up to limit, the other conversations with a live
+// first- or next-response target. The live states and next_check > 0 match
+// sla_targets_due, so the count reads that partial index, not the table.
+func (t *tx) WaitingCustomers(ctx context.Context, exceptID int64, limit int) (int, error) {
+	var n int
+	err := queryRowQ(ctx, t.tx, `SELECT COUNT(DISTINCT conversation_id) FROM (SELECT conversation_id FROM sla_targets
+WHERE state IN ('running', 'imminent', 'breached') AND next_check > 0
+AND metric IN ('first_response', 'next_response') AND conversation_id <> ? LIMIT ?) waiting`, exceptID, limit).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("waiting customers: %w", err)
+	}
+	return n, nil
+}
+
 // Targets lists a conversation's SLA targets in id order.
 func (t *tx) Targets(ctx context.Context, conversationID int64) ([]*bridge.SLATarget, error) {
 	ts, err := queryTargets(ctx, t.tx, `SELECT `+targetColumns+` FROM sla_targets WHERE conversation_id = ? ORDER BY id`, conversationID)

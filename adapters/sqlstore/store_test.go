@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -69,6 +70,7 @@ var suiteTests = []suiteTest{
 	{"Prune", testPrune},
 	{"Triage", testTriage},
 	{"SLA", testSLA},
+	{"WaitingCustomers", testWaitingCustomers},
 	{"TryLead", testTryLead},
 	{"TierStats", testTierStats},
 }
@@ -176,6 +178,44 @@ func testSLA(t *testing.T, db *sqlstore.DB) {
 	})
 	due, _ = db.DueTargets(ctx, t0.Add(time.Hour), 10)
 	mustEqual(t, "ended or unchecked targets are not due", len(due), 1)
+}
+
+func testWaitingCustomers(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	cust := addCustomer(t, db, "42")
+	live := func(key string, targets ...bridge.SLATarget) int64 {
+		conv := addConversation(t, db, cust, key)
+		inTx(t, db, func(tx bridge.Tx) error {
+			for i := range targets {
+				tg := targets[i]
+				tg.ConversationID, tg.Cycle, tg.StartedAt, tg.UpdatedAt = conv.ID, 1, t0, t0
+				if err := tx.InsertTarget(ctx, &tg); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		return conv.ID
+	}
+	check := t0.Add(10 * time.Minute)
+	first := live("first", bridge.SLATarget{Metric: bridge.MetricFirstResponse, State: bridge.TargetRunning, NextCheck: check},
+		bridge.SLATarget{Metric: bridge.MetricResolution, State: bridge.TargetRunning, NextCheck: check})
+	live("next", bridge.SLATarget{Metric: bridge.MetricNextResponse, State: bridge.TargetImminent, NextCheck: check})
+	live("late", bridge.SLATarget{Metric: bridge.MetricFirstResponse, State: bridge.TargetBreached, NextCheck: check})
+	live("answered", bridge.SLATarget{Metric: bridge.MetricFirstResponse, State: bridge.TargetAchieved},
+		bridge.SLATarget{Metric: bridge.MetricResolution, State: bridge.TargetRunning, NextCheck: check})
+	live("on-customer", bridge.SLATarget{Metric: bridge.MetricResolution, State: bridge.TargetPaused})
+	for _, c := range []struct {
+		except int64
+		limit  int
+		want   int
+	}{{0, 100, 3}, {first, 100, 2}, {0, 2, 2}} {
+		inTx(t, db, func(tx bridge.Tx) error {
+			n, err := tx.WaitingCustomers(ctx, c.except, c.limit)
+			mustEqual(t, fmt.Sprintf("waiting except %d, limit %d", c.except, c.limit), n, c.want)
+			return err
+		})
+	}
 }
 
 func testTryLead(t *testing.T, db *sqlstore.DB) {

@@ -10,10 +10,11 @@ import (
 
 // FirstTierConfig configures what the bridge answers by itself.
 type FirstTierConfig struct {
-	Enabled      bool   `yaml:"enabled" env:"XBRIDGE_FIRST_TIER" help:"acknowledge new conversations, answer FAQs, suggest priorities, survey satisfaction"`
-	AutoPriority bool   `yaml:"auto_priority" env:"XBRIDGE_AUTO_PRIORITY" help:"set the suggested priority when it is more urgent (otherwise the card only shows it)"`
-	Sentiment    bool   `yaml:"sentiment" env:"XBRIDGE_SENTIMENT" help:"rate customers' messages for negative sentiment to suggest a priority"`
-	ReadPolicy   string `yaml:"read_policy" env:"XBRIDGE_READ_POLICY" help:"when the customer's DMs are marked read on X: on_reply, on_claim or never"`
+	Enabled       bool   `yaml:"enabled" env:"XBRIDGE_FIRST_TIER" help:"acknowledge new conversations, answer FAQs, suggest priorities, survey satisfaction"`
+	AutoPriority  bool   `yaml:"auto_priority" env:"XBRIDGE_AUTO_PRIORITY" help:"set the suggested priority when it is more urgent (otherwise the card only shows it)"`
+	Sentiment     bool   `yaml:"sentiment" env:"XBRIDGE_SENTIMENT" help:"rate customers' messages for negative sentiment to suggest a priority"`
+	ReadPolicy    string `yaml:"read_policy" env:"XBRIDGE_READ_POLICY" help:"when the customer's DMs are marked read on X: on_reply, on_claim or never"`
+	QueuePerAgent int    `yaml:"queue_per_agent" env:"XBRIDGE_QUEUE_PER_AGENT" help:"waiting customers one available agent answers within a first-response target; a longer queue stretches the acknowledgement's promise"`
 	// YAML only: templates per language, FAQ rules, the survey.
 	Ack        map[string]AckConfig `yaml:"ack"`
 	FAQ        []FAQConfig          `yaml:"faq"`
@@ -49,7 +50,7 @@ type CSATConfig struct {
 // suggestions; no FAQ, no survey.
 func defaultFirstTier() FirstTierConfig {
 	return FirstTierConfig{
-		Enabled: true, Sentiment: true, ReadPolicy: bridge.ReadOnReply,
+		Enabled: true, Sentiment: true, ReadPolicy: bridge.ReadOnReply, QueuePerAgent: 5,
 		Ack: map[string]AckConfig{
 			"en": {Open: "Thanks for reaching out! A member of our team will answer within {wait}.",
 				Closed: "Thanks for reaching out! We're away right now and back {opens_at}; we'll answer then."},
@@ -72,12 +73,15 @@ func (c FirstTierConfig) build() (*bridge.FirstTier, []string) {
 	}
 	var problems []string
 	t := &bridge.FirstTier{Ack: map[string]bridge.AckTemplates{}, HumanHint: c.HumanHint, HumanWords: c.HumanWords,
-		AutoPriority: c.AutoPriority, ReadPolicy: c.ReadPolicy,
+		AutoPriority: c.AutoPriority, ReadPolicy: c.ReadPolicy, QueuePerAgent: c.QueuePerAgent,
 		CSAT: bridge.CSAT{Question: c.CSAT.Question, Thanks: c.CSAT.Thanks, Window: c.CSAT.Window}}
 	switch c.ReadPolicy {
 	case "", bridge.ReadOnReply, bridge.ReadOnClaim, bridge.ReadNever:
 	default:
 		problems = append(problems, "first_tier.read_policy (XBRIDGE_READ_POLICY): must be on_reply, on_claim or never")
+	}
+	if c.QueuePerAgent < 0 {
+		problems = append(problems, "first_tier.queue_per_agent (XBRIDGE_QUEUE_PER_AGENT): must be a positive number of customers, e.g. 5")
 	}
 	for lang, a := range c.Ack {
 		if a.Open == "" || a.Closed == "" {

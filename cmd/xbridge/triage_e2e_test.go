@@ -50,11 +50,18 @@ func startTriage(t *testing.T, dsn string) (*env, string) {
 func (e *env) conversation(id int64) *bridge.Conversation {
 	e.t.Helper()
 	var c *bridge.Conversation
-	err := e.m.Store.InTx(e.ctx, func(tx bridge.Tx) error {
+	read := func(tx bridge.Tx) error {
 		var err error
 		c, err = tx.Conversation(e.ctx, id)
 		return err
-	})
+	}
+	err := e.m.Store.InTx(e.ctx, read)
+	for try := 0; try < 3 && bridge.ErrorCode(err) == bridge.ECONFLICT; try++ {
+		// Reading locks the row; Postgres may pick this reader as a
+		// deadlock's victim, as it may any of the bridge's transactions,
+		// and the bridge retries them the same way.
+		err = e.m.Store.InTx(e.ctx, read)
+	}
 	if err != nil {
 		e.t.Fatal(err)
 	}
