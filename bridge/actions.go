@@ -21,10 +21,25 @@ type Escalations struct {
 }
 
 // SavedReply is a named reply template. Its text may use {customer},
-// {handle}, {ticket} and {agent}.
+// {handle}, {ticket}, {agent} and {due} (when the conversation's next SLA
+// target is due, in the calendar's zone).
 type SavedReply struct {
 	Name string
 	Text string
+	// ByLanguage holds translations by language code; the conversation's
+	// language picks one, else Text is sent, else the English one.
+	ByLanguage map[string]string
+}
+
+// textFor picks the template for a conversation's language.
+func (r *SavedReply) textFor(lang string) string {
+	if t, ok := r.ByLanguage[lang]; ok && t != "" {
+		return t
+	}
+	if r.Text != "" {
+		return r.Text
+	}
+	return r.ByLanguage["en"]
 }
 
 // act runs fn on the conversation an action names, inside one transaction,
@@ -574,12 +589,48 @@ func (s *Service) ReplyWith(ctx context.Context, a Action, name string) (string,
 		if err != nil {
 			return err
 		}
+		due, err := s.nextDue(ctx, tx, conv)
+		if err != nil {
+			return err
+		}
 		text = strings.NewReplacer("{customer}", cust.DisplayName(), "{handle}", "@"+cust.Handle,
-			"{ticket}", conv.Ticket(), "{agent}", a.Label()).Replace(tmpl.Text)
+			"{ticket}", conv.Ticket(), "{agent}", a.Label(), "{due}", due).Replace(tmpl.textFor(conv.Language))
 		a.MessageID = "" // the command's message is not the reply
 		return s.reply(ctx, tx, conv, a, text)
 	})
 	return text, err
+}
+
+// nextDue says when the conversation's soonest live SLA target is due, the
+// way a customer reads it: "14:30 CET" today, "Monday 09:15 CET" later;
+// "soon" when nothing is running.
+func (s *Service) nextDue(ctx context.Context, tx Tx, conv *Conversation) (string, error) {
+	soon := map[bool]string{false: "soon", true: "尽快"}[conv.Language == "zh"]
+	if s.SLA == nil {
+		return soon, nil
+	}
+	targets, err := tx.Targets(ctx, conv.ID)
+	if err != nil {
+		return "", err
+	}
+	var due time.Time
+	for _, t := range targets {
+		if t.State.Due() && !t.DueAt.IsZero() && (due.IsZero() || t.DueAt.Before(due)) {
+			due = t.DueAt
+		}
+	}
+	if due.IsZero() {
+		return soon, nil
+	}
+	loc := time.UTC
+	if s.SLA.Calendar != nil && s.SLA.Calendar.Location != nil {
+		loc = s.SLA.Calendar.Location
+	}
+	due, now := due.In(loc), s.now().In(loc)
+	if y, m, d := due.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return due.Format("15:04 MST"), nil
+	}
+	return due.Format("Monday 15:04 MST"), nil
 }
 
 // escItem builds an effect in an escalation's thread.

@@ -372,3 +372,46 @@ func TestReplyWithFillsTheTemplate(t *testing.T) {
 	_, err = h.svc.ReplyWith(h.ctx, h.as("U1", "Alice", bridge.RoleAgent), "nope")
 	wantCode(t, err, bridge.EINVALID)
 }
+
+func TestReplyWithPicksTheLanguageAndSaysWhenItIsDue(t *testing.T) {
+	t.Parallel()
+	monday := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC) // 11:00 in Berlin
+	for _, c := range []struct {
+		name, first string
+		reply       bridge.SavedReply
+		sla         bool
+		want        string
+	}{
+		{"english customer, no SLA", "where is my parcel",
+			bridge.SavedReply{Name: "eta", Text: "We'll answer by {due}.", ByLanguage: map[string]string{"zh": "我们会在 {due} 前回复。"}},
+			false, "We'll answer by soon."},
+		{"chinese customer gets the translation", "我的包裹在哪里？已经等了一个星期",
+			bridge.SavedReply{Name: "eta", Text: "We'll answer by {due}.", ByLanguage: map[string]string{"zh": "我们会在 {due} 前回复。"}},
+			true, "我们会在 11:15 CET 前回复。"},
+		{"no default: english translation", "我的包裹在哪里？已经等了一个星期",
+			bridge.SavedReply{Name: "eta", ByLanguage: map[string]string{"en": "By {due}."}},
+			true, "By 11:15 CET."},
+		{"due today in the calendar's zone", "where is my parcel",
+			bridge.SavedReply{Name: "eta", Text: "By {due}.", ByLanguage: map[string]string{"zh": "在 {due} 前。"}},
+			true, "By 11:15 CET."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			h.clock.Advance(monday.Sub(h.clock.Now()))
+			if c.sla {
+				h.svc.SLA = &bridge.SLA{OnDuty: "<!subteam^SDUTY>", Calendar: berlinWeekdays(t)}
+			}
+			h.svc.Tier = &bridge.FirstTier{} // detects the language, answers nothing
+			h.svc.SavedReplies = []bridge.SavedReply{c.reply}
+			h.dm("2001", c.first)
+			text, err := h.svc.ReplyWith(h.ctx, h.as("U1", "Alice", bridge.RoleAgent), "eta")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text != c.want {
+				t.Fatalf("reply = %q, want %q", text, c.want)
+			}
+		})
+	}
+}

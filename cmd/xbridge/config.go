@@ -39,7 +39,7 @@ type Config struct {
 	FirstTier       FirstTierConfig  `yaml:"first_tier"`
 	Dispatch        DispatchConfig   `yaml:"dispatch"`
 	// SavedReplies are reply templates by name, for reply-with; YAML only.
-	SavedReplies map[string]string `yaml:"saved_replies" help:"name: text; text may use {customer} {handle} {ticket} {agent}"`
+	SavedReplies map[string]SavedReplyText `yaml:"saved_replies" help:"name: text, or name: {en: text, zh: text}; text may use {customer} {handle} {ticket} {agent} {due}"`
 }
 
 // EscalationConfig is where escalations to engineering go.
@@ -305,7 +305,7 @@ func (c *Config) Validate() error {
 		add("escalation.platform", "XBRIDGE_ESCALATION_PLATFORM", "must be slack or discord")
 	}
 	for name, text := range c.SavedReplies {
-		if strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t") || strings.TrimSpace(text) == "" {
+		if strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t") || text.empty() {
 			add("saved_replies."+name, "(YAML only)", "each saved reply needs a one-word name and a text")
 		}
 	}

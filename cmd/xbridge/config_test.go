@@ -27,6 +27,9 @@ roles:
   agents: [U1, "@support"]
 saved_replies:
   refund: "Hi {customer}, your refund is on its way."
+  eta:
+    en: "We'll answer by {due}."
+    zh: "我们会在 {due} 前回复。"
 `), 0o600)
 	secret := filepath.Join(dir, "token")
 	os.WriteFile(secret, []byte("xoxb-from-file\n"), 0o600)
@@ -49,7 +52,9 @@ saved_replies:
 		{"default kept", cfg.NotePrefix, "//"},
 		{"agents list", strings.Join(cfg.Roles.Agents, ","), "U1,@support"},
 		{"leads from a comma list", strings.Join(cfg.Roles.Leads, ","), "U9,@leads"},
-		{"saved reply", cfg.SavedReplies["refund"], "Hi {customer}, your refund is on its way."},
+		{"saved reply", cfg.SavedReplies["refund"][""], "Hi {customer}, your refund is on its way."},
+		{"saved reply in Chinese", cfg.SavedReplies["eta"]["zh"], "我们会在 {due} 前回复。"},
+		{"saved reply in English", savedReplies(cfg.SavedReplies)[0].ByLanguage["en"], "We'll answer by {due}."},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)

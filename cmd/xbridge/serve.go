@@ -356,10 +356,19 @@ func routes(rules []RouteRule, support string) []bridge.Route {
 }
 
 // savedReplies turns the configured templates into the domain's, by name.
-func savedReplies(m map[string]string) []bridge.SavedReply {
+func savedReplies(m map[string]SavedReplyText) []bridge.SavedReply {
 	out := make([]bridge.SavedReply, 0, len(m))
 	for name, text := range m {
-		out = append(out, bridge.SavedReply{Name: name, Text: text})
+		r := bridge.SavedReply{Name: name, Text: text[""]}
+		for lang, t := range text {
+			if lang != "" {
+				if r.ByLanguage == nil {
+					r.ByLanguage = map[string]string{}
+				}
+				r.ByLanguage[lang] = t
+			}
+		}
+		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b bridge.SavedReply) int { return strings.Compare(a.Name, b.Name) })
 	return out

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/xbridge/xbridge/bridge"
+	"gopkg.in/yaml.v3"
 )
 
 // FirstTierConfig configures what the bridge answers by itself.
@@ -108,4 +110,33 @@ func (c FirstTierConfig) build() (*bridge.FirstTier, []string) {
 		t.FAQ = append(t.FAQ, rule)
 	}
 	return t, problems
+}
+
+// SavedReplyText is a saved reply's text: one string for every language,
+// or a map from language code to text ("en", "zh"); the string form is
+// kept under "".
+type SavedReplyText map[string]string
+
+// UnmarshalYAML accepts both forms.
+func (t *SavedReplyText) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*t = SavedReplyText{"": n.Value}
+		return nil
+	}
+	var m map[string]string
+	if err := n.Decode(&m); err != nil {
+		return fmt.Errorf("a saved reply is a text or a map of language to text: %w", err)
+	}
+	*t = m
+	return nil
+}
+
+// empty reports whether no language has any text.
+func (t SavedReplyText) empty() bool {
+	for _, v := range t {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
+	}
+	return true
 }

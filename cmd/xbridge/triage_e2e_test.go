@@ -30,7 +30,7 @@ func startTriage(t *testing.T, dsn string) (*env, string) {
 		c.Roles = RolesConfig{Agents: []string{demoAgent, agentAnn}, Engineers: []string{engineer}, Leads: []string{lead}}
 		c.Escalation = EscalationConfig{Channel: engChannel, OnCall: "<!subteam^S0ENG>"}
 		c.ClosingMessage = "Thanks for contacting Acme!"
-		c.SavedReplies = map[string]string{"tracking": "Hi {customer}, your tracking number for {ticket} is in your email."}
+		c.SavedReplies = map[string]SavedReplyText{"tracking": {"": "Hi {customer}, your tracking number for {ticket} is in your email."}}
 	})
 	s := e.s.Slack
 	s.AddChannel(engChannel, "engineering")

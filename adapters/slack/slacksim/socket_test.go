@@ -211,6 +211,9 @@ func TestSocketModeReconnects(t *testing.T) {
 		t.Fatalf("queued event = %+v", msg)
 	}
 	sc.sm.Ack(*ev.Request)
+	// The ack travels on this connection: let it land before the refresh
+	// closes it, or Slack rightly delivers the event again.
+	f.waitFor(t, "ack of the queued event", func() bool { return f.sim.Pending() == 0 })
 
 	// Slack asks for a refresh; the client reconnects by itself.
 	f.sim.RequestReconnect()
