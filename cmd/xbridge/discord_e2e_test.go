@@ -75,6 +75,23 @@ func TestDiscordSupportEndToEnd(t *testing.T) {
 			d.DropGatewayConnections()
 			d.PostAsUser(discordAgent, thread, "One more thing: your refund is approved.")
 			e.eventually("DM after the drop", func() bool { return len(e.s.X.DMsTo("2001")) == 2 })
+
+			// A mention becomes a second thread; the agent's answer is a reply tweet.
+			tw := e.s.X.CustomerMention("2002", "@acme_help app crashes on start", "")
+			var thread2 string
+			e.eventually("mention thread", func() bool {
+				for _, th := range d.Threads(tc.channel) {
+					if th.ID != thread && discordSays(d.Messages(th.ID), "app crashes on start") {
+						thread2 = th.ID
+					}
+				}
+				return thread2 != ""
+			})
+			d.PostAsUser(discordAgent, thread2, "Fixed in 4.2.1, out today.")
+			e.eventually("reply tweet", func() bool { return len(e.s.X.RepliesTo(tw.ID)) == 1 })
+			if got := e.s.X.RepliesTo(tw.ID)[0].Text; !strings.Contains(got, "Fixed in 4.2.1, out today.") {
+				t.Errorf("reply tweet = %q", got)
+			}
 			e.noViolations()
 		})
 	}
