@@ -1,8 +1,13 @@
 package bridge_test
 
 import (
+	"context"
 	"os"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/xbridge/xbridge/bridge"
 )
 
 // TestDomainOnPostgres runs the domain's behaviour tests again on
@@ -21,6 +26,7 @@ func TestDomainOnPostgres(t *testing.T) {
 		"DeleteInsideDelayCancelsSend":                   TestDeleteInsideDelayCancelsSend,
 		"EditInsideDelayChangesText":                     TestEditInsideDelayChangesText,
 		"OwnEchoesAreNotCustomerMessages":                TestOwnEchoesAreNotCustomerMessages,
+		"EchoWhileTheSendIsRecorded":                     echoWhileTheSendIsRecorded,
 		"EchoOvertakingCompletionIsMatched":              TestEchoOvertakingCompletionIsMatched,
 		"RateLimitedSendWaitsForResetAndSaysSoOnce":      TestRateLimitedSendWaitsForResetAndSaysSoOnce,
 		"PermanentFailureWarnsAndResendWorks":            TestPermanentFailureWarnsAndResendWorks,
@@ -49,4 +55,62 @@ func TestDomainOnPostgres(t *testing.T) {
 	} {
 		t.Run(name, test)
 	}
+}
+
+// echoWhileTheSendIsRecorded (Postgres only) holds the conversation's lock the
+// way the dispatcher does while it records a send (conversation, then the
+// X id marked seen), and lets the echo of that send arrive meanwhile. The
+// echo must wait for the lock rather than take the seen id first: in the
+// other order Postgres finds a deadlock and aborts one side.
+func echoWhileTheSendIsRecorded(t *testing.T) {
+	{
+		h := setup(t)
+		h.dm("2001", "hello")
+		echo := bridge.InboundMessage{EventID: "7777", Account: "1000", Kind: bridge.KindDM, ConversationKey: "1000-2001",
+			Sender: bridge.XUser{ID: "1000", Handle: "acme_help"}, RecipientID: "2001", Text: "Hi there"}
+		type result struct {
+			out bridge.Outcome
+			err error
+		}
+		counted := &conflictCounter{Store: h.svc.Store}
+		h.svc.Store = counted
+		echoed := make(chan result, 1)
+		err := h.store.InTx(h.ctx, func(tx bridge.Tx) error {
+			if _, err := tx.Conversation(h.ctx, 1); err != nil { // the recorder's first lock
+				return err
+			}
+			go func() {
+				out, err := h.svc.HandleInbound(h.ctx, echo)
+				echoed <- result{out, err}
+			}()
+			time.Sleep(300 * time.Millisecond) // the echo reaches its first lock
+			_, err := tx.MarkSeen(h.ctx, "x", echo.EventID)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("recording the send: %v", err)
+		}
+		r := <-echoed
+		if r.err != nil || r.out != bridge.OutcomeDuplicate {
+			t.Fatalf("echo = %v, %v; want it recognised as already recorded", r.out, r.err)
+		}
+		if n := counted.conflicts.Load(); n != 0 {
+			t.Fatalf("the echo's transaction was aborted %d times (deadlock victim); it must wait for the lock instead", n)
+		}
+	}
+}
+
+// conflictCounter counts the transactions that ended in ECONFLICT (a
+// deadlock or serialization victim the service then retried).
+type conflictCounter struct {
+	bridge.Store
+	conflicts atomic.Int64
+}
+
+func (c *conflictCounter) InTx(ctx context.Context, fn func(tx bridge.Tx) error) error {
+	err := c.Store.InTx(ctx, fn)
+	if bridge.ErrorCode(err) == bridge.ECONFLICT {
+		c.conflicts.Add(1)
+	}
+	return err
 }

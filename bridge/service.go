@@ -103,6 +103,11 @@ func (s *Service) HandleInbound(ctx context.Context, ev InboundMessage) (Outcome
 	}
 	var out Outcome
 	err := s.inTx(ctx, func(tx Tx) error {
+		if ev.Sender.ID == ev.Account {
+			var err error
+			out, err = s.ownEcho(ctx, tx, ev)
+			return err
+		}
 		fresh, err := tx.MarkSeen(ctx, "x", ev.EventID)
 		if err != nil {
 			return err
@@ -110,10 +115,6 @@ func (s *Service) HandleInbound(ctx context.Context, ev InboundMessage) (Outcome
 		if !fresh {
 			out = OutcomeDuplicate
 			return nil
-		}
-		if ev.Sender.ID == ev.Account {
-			out, err = s.ownEcho(ctx, tx, ev)
-			return err
 		}
 		out = OutcomeStored
 		return s.recordInbound(ctx, tx, ev)
@@ -306,6 +307,11 @@ func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage,
 // ownEcho handles a message the support account sent, coming back through
 // ingest: a reply the bridge sent is matched to its row; one sent on X
 // directly is shown in the thread so agents see the whole exchange.
+//
+// Unlike a customer's event, an echo marks its id seen only after locking
+// the conversation: the dispatcher recording the same send marks that id
+// seen under the conversation's lock too, and the two taking their locks
+// in opposite orders would deadlock.
 func (s *Service) ownEcho(ctx context.Context, tx Tx, ev InboundMessage) (Outcome, error) {
 	if _, err := tx.MessageByXID(ctx, ev.EventID); err == nil {
 		return OutcomeOwnEcho, nil
@@ -314,9 +320,17 @@ func (s *Service) ownEcho(ctx context.Context, tx Tx, ev InboundMessage) (Outcom
 	}
 	conv, err := s.echoConversation(ctx, tx, ev)
 	if ErrorCode(err) == ENOTFOUND {
+		if _, err := tx.MarkSeen(ctx, "x", ev.EventID); err != nil {
+			return "", err
+		}
 		return OutcomeIgnored, nil
 	} else if err != nil {
 		return "", err
+	}
+	if fresh, err := tx.MarkSeen(ctx, "x", ev.EventID); err != nil {
+		return "", err
+	} else if !fresh {
+		return OutcomeDuplicate, nil
 	}
 	// The echo can overtake the send's own completion: match a send of the
 	// same text to this conversation that is still in flight.
