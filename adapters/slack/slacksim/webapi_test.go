@@ -247,6 +247,31 @@ func TestSlackErrors(t *testing.T) {
 			_, _, err := f.client.PostMessage(testChannel, slack.MsgOptionBlocks(many...))
 			return err
 		}, "invalid_blocks"},
+		{"section text at 3,000 characters", func() error {
+			_, _, err := f.client.PostMessage(testChannel, slack.MsgOptionBlocks(slack.NewSectionBlock(
+				slack.NewTextBlockObject(slack.MarkdownType, strings.Repeat("é", 3000), false, false), nil, nil)))
+			return err
+		}, ""},
+		{"section text over 3,000 characters", func() error {
+			_, _, err := f.client.PostMessage(testChannel, slack.MsgOptionBlocks(slack.NewSectionBlock(
+				slack.NewTextBlockObject(slack.MarkdownType, strings.Repeat("a", 3001), false, false), nil, nil)))
+			return err
+		}, "invalid_blocks"},
+		{"button text over 75 characters", func() error {
+			_, _, err := f.client.PostMessage(testChannel, slack.MsgOptionBlocks(slack.NewActionBlock("b1",
+				slack.NewButtonBlockElement("xb:claim", "", slack.NewTextBlockObject(slack.PlainTextType, strings.Repeat("a", 76), false, false)))))
+			return err
+		}, "invalid_blocks"},
+		{"header over 150 characters", func() error {
+			_, _, err := f.client.PostMessage(testChannel, slack.MsgOptionBlocks(slack.NewHeaderBlock(
+				slack.NewTextBlockObject(slack.PlainTextType, strings.Repeat("a", 151), false, false))))
+			return err
+		}, "invalid_blocks"},
+		{"the same block id twice", func() error {
+			_, _, err := f.client.PostMessage(testChannel, slack.MsgOptionBlocks(
+				&slack.DividerBlock{Type: slack.MBTDivider, BlockID: "same"}, &slack.DividerBlock{Type: slack.MBTDivider, BlockID: "same"}))
+			return err
+		}, "invalid_blocks"},
 		{"no text", func() error {
 			_, _, err := f.client.PostMessage(testChannel)
 			return err
