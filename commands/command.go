@@ -86,6 +86,11 @@ type Reply struct {
 	// show ephemeral messages (a Discord reply to a text message) should
 	// fall back to a direct message rather than post in the thread.
 	Ephemeral bool
+	// Refused is the error code (bridge.ENOTFOUND, …) the command was
+	// refused with by the executor; "" when it ran, or never reached the
+	// executor (a usage error, a missing role). Adapters use it to stay
+	// silent where a reaction fell outside a ticket thread.
+	Refused string
 }
 
 // Handler runs a parsed command. args satisfy the command's Params (see

@@ -110,13 +110,13 @@ func (p *Processor) fail(ctx context.Context, inv Invocation, c *Command, err er
 		p.logger().ErrorContext(ctx, "command failed",
 			"command", c.Name, "conversation", inv.ConversationID, "platform", inv.Platform,
 			"actor", inv.ActorID, "source", string(inv.Source), "event_id", inv.EventID, "err", err)
-		return ephemeral(internalMessage)
+		return Reply{Text: internalMessage, Ephemeral: true, Refused: code}
 	}
 	msg := bridge.ErrorMessage(err)
 	if msg == "" {
 		msg = codeMessages[code]
 	}
-	return ephemeral(msg)
+	return Reply{Text: msg, Ephemeral: true, Refused: code}
 }
 
 // codeMessages stand in for a domain error without a message.

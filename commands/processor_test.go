@@ -218,8 +218,10 @@ func TestRunMapsExecutorErrors(t *testing.T) {
 			b := setup(t)
 			b.ex.Err = tt.err
 			got := b.proc.Run(context.Background(), b.ex, with(inThread, roles(RoleAgent)), tt.command)
-			if got != (Reply{Text: tt.want, Ephemeral: true}) {
-				t.Errorf("got %+v, want %q", got, tt.want)
+			// The refusal's code travels with the reply: adapters stay
+			// silent on a reaction outside a ticket thread (ENOTFOUND).
+			if want := (Reply{Text: tt.want, Ephemeral: true, Refused: bridge.ErrorCode(tt.err)}); got != want {
+				t.Errorf("got %+v, want %+v", got, want)
 			}
 			logs := b.logs.String()
 			if tt.logged != strings.Contains(logs, "level=ERROR") {

@@ -3,12 +3,10 @@ package discord
 import (
 	"context"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/xbridge/xbridge/bridge"
 	"github.com/xbridge/xbridge/commands"
 )
 
@@ -44,16 +42,12 @@ func (a *Adapter) SetCommands(p *commands.Processor, ex commands.Executor) {
 // loadCommands returns what SetCommands set, or nil.
 func (a *Adapter) loadCommands() *commandSet { return a.cmds.Load() }
 
-// runCommand runs text as inv describes. It returns the reply and the code
-// of the executor's error, if it refused ("" when it did not, or was not
-// reached).
-func (a *Adapter) runCommand(ctx context.Context, cs *commandSet, inv commands.Invocation, text string) (commands.Reply, string) {
-	tap := &errorTap{ex: cs.ex}
-	reply := cs.p.Run(ctx, tap, inv, text)
-	code := tap.code()
+// runCommand runs text as inv describes and logs what came of it.
+func (a *Adapter) runCommand(ctx context.Context, cs *commandSet, inv commands.Invocation, text string) commands.Reply {
+	reply := cs.p.Run(ctx, cs.ex, inv, text)
 	a.logger.Debug("discord command run", "source", string(inv.Source), "text", text, "actor", inv.ActorID,
-		"channel", inv.Channel, "thread", inv.ThreadID, "conversation", inv.ConversationID, "event_id", inv.EventID, "refused", code)
-	return reply, code
+		"channel", inv.Channel, "thread", inv.ThreadID, "conversation", inv.ConversationID, "event_id", inv.EventID, "refused", reply.Refused)
+	return reply
 }
 
 // replyText renders a command's reply for Discord: not too long, and never
@@ -100,109 +94,4 @@ func (a *Adapter) tellUser(userID, channelID, replyTo, text string) {
 			a.logger.Warn("discord answer not shown", "user", userID, "channel", channelID, "err", redact(err, a.cfg.Token))
 		}
 	})
-}
-
-// errorTap passes calls to an Executor and remembers the code of the first
-// error it returned, so that the adapter can tell "this is not a ticket
-// thread" (ENOTFOUND) from other refusals.
-type errorTap struct {
-	ex commands.Executor
-
-	mu    sync.Mutex
-	first string
-}
-
-var _ commands.Executor = (*errorTap)(nil)
-
-func (t *errorTap) note(err error) error {
-	if err != nil {
-		t.mu.Lock()
-		if t.first == "" {
-			t.first = bridge.ErrorCode(err)
-		}
-		t.mu.Unlock()
-	}
-	return err
-}
-
-func (t *errorTap) code() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.first
-}
-
-func (t *errorTap) Claim(ctx context.Context, inv commands.Invocation) error {
-	return t.note(t.ex.Claim(ctx, inv))
-}
-
-func (t *errorTap) Unclaim(ctx context.Context, inv commands.Invocation) error {
-	return t.note(t.ex.Unclaim(ctx, inv))
-}
-
-func (t *errorTap) Assign(ctx context.Context, inv commands.Invocation, userRef string) error {
-	return t.note(t.ex.Assign(ctx, inv, userRef))
-}
-
-func (t *errorTap) Tag(ctx context.Context, inv commands.Invocation, tags []string) error {
-	return t.note(t.ex.Tag(ctx, inv, tags))
-}
-
-func (t *errorTap) Untag(ctx context.Context, inv commands.Invocation, tags []string) error {
-	return t.note(t.ex.Untag(ctx, inv, tags))
-}
-
-func (t *errorTap) SetPriority(ctx context.Context, inv commands.Invocation, p bridge.Priority) error {
-	return t.note(t.ex.SetPriority(ctx, inv, p))
-}
-
-func (t *errorTap) Pending(ctx context.Context, inv commands.Invocation) error {
-	return t.note(t.ex.Pending(ctx, inv))
-}
-
-func (t *errorTap) Close(ctx context.Context, inv commands.Invocation, reason string) error {
-	return t.note(t.ex.Close(ctx, inv, reason))
-}
-
-func (t *errorTap) Reopen(ctx context.Context, inv commands.Invocation) error {
-	return t.note(t.ex.Reopen(ctx, inv))
-}
-
-func (t *errorTap) Note(ctx context.Context, inv commands.Invocation, text string) error {
-	return t.note(t.ex.Note(ctx, inv, text))
-}
-
-func (t *errorTap) Reply(ctx context.Context, inv commands.Invocation, text string) error {
-	return t.note(t.ex.Reply(ctx, inv, text))
-}
-
-func (t *errorTap) Escalate(ctx context.Context, inv commands.Invocation, summary string) error {
-	return t.note(t.ex.Escalate(ctx, inv, summary))
-}
-
-func (t *errorTap) Resolve(ctx context.Context, inv commands.Invocation, text string) error {
-	return t.note(t.ex.Resolve(ctx, inv, text))
-}
-
-func (t *errorTap) Status(ctx context.Context, inv commands.Invocation) (string, error) {
-	s, err := t.ex.Status(ctx, inv)
-	return s, t.note(err)
-}
-
-func (t *errorTap) ReplyWith(ctx context.Context, inv commands.Invocation, name string) (string, error) {
-	s, err := t.ex.ReplyWith(ctx, inv, name)
-	return s, t.note(err)
-}
-
-func (t *errorTap) SavedReplies(ctx context.Context, inv commands.Invocation) ([]string, error) {
-	s, err := t.ex.SavedReplies(ctx, inv)
-	return s, t.note(err)
-}
-
-func (t *errorTap) SetAvailable(ctx context.Context, inv commands.Invocation, on bool) error {
-	return t.note(t.ex.SetAvailable(ctx, inv, on))
-}
-
-func (t *errorTap) ListMine(ctx context.Context, inv commands.Invocation) (string, error) {
-	s, err := t.ex.ListMine(ctx, inv)
-	return s, t.note(err)
 }

@@ -211,7 +211,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
 			Channel: pl.Channel, ThreadID: pl.ThreadID, MessageID: m.ID, EventID: m.ID,
 			ActorID: m.Author.ID, ActorName: name, Roles: roles,
 		}
-		reply, _ := a.runCommand(ctx, cs, inv, m.Content) // the raw content keeps <@id> mentions
+		reply := a.runCommand(ctx, cs, inv, m.Content) // the raw content keeps <@id> mentions
 		if strings.TrimSpace(reply.Text) != "" {
 			a.tellUser(m.Author.ID, m.ChannelID, m.ID, replyText(reply))
 		}
@@ -288,8 +288,8 @@ func (a *Adapter) onReaction(ctx context.Context, r *discordgo.MessageReactionAd
 	if inv.ActorName == "" {
 		inv.ActorName = a.NameOf(r.UserID)
 	}
-	reply, code := a.runCommand(ctx, cs, inv, text)
-	if code == bridge.ENOTFOUND || strings.TrimSpace(reply.Text) == "" {
+	reply := a.runCommand(ctx, cs, inv, text)
+	if reply.Refused == bridge.ENOTFOUND || strings.TrimSpace(reply.Text) == "" {
 		return
 	}
 	a.tellUser(r.UserID, pl.ThreadID, "", replyText(reply))

@@ -252,7 +252,7 @@ func (a *Adapter) slashInteraction(ctx context.Context, i *discordgo.Interaction
 		return ephemeral("Which conversation? Use `/xb " + c.Name + "` in the conversation's thread, or give its `ticket`, e.g. `ticket:42`."), nil
 	}
 	r, ok, later := a.within(answerBy, func(ctx context.Context) result {
-		reply, _ := a.runCommand(ctx, cs, inv, text)
+		reply := a.runCommand(ctx, cs, inv, text)
 		return result{text: replyText(reply)}
 	})
 	if ok {
@@ -312,7 +312,7 @@ func (a *Adapter) componentInteraction(ctx context.Context, i *discordgo.Interac
 			ActorID: who.id, ActorName: who.name, Roles: who.roles, EventID: i.ID,
 		}
 		run = func(ctx context.Context) result {
-			reply, _ := a.runCommand(ctx, cs, inv, text)
+			reply := a.runCommand(ctx, cs, inv, text)
 			return result{text: strings.TrimSpace(reply.Text)}
 		}
 	} else {

@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
 
-	"github.com/xbridge/xbridge/bridge"
 	"github.com/xbridge/xbridge/commands"
 )
 
@@ -60,16 +58,12 @@ func (a *Adapter) invocation(ctx context.Context, src commands.Source, userID st
 	}
 }
 
-// runCommand runs text as inv describes. It returns the reply and the code
-// of the executor's error, if it refused ("" when it did not, or was not
-// reached).
-func (a *Adapter) runCommand(ctx context.Context, cs *commandSet, inv commands.Invocation, text string) (commands.Reply, string) {
-	tap := &errorTap{ex: cs.ex}
-	reply := cs.p.Run(ctx, tap, inv, text)
-	code := tap.code()
+// runCommand runs text as inv describes and logs what came of it.
+func (a *Adapter) runCommand(ctx context.Context, cs *commandSet, inv commands.Invocation, text string) commands.Reply {
+	reply := cs.p.Run(ctx, cs.ex, inv, text)
 	a.logger.Debug("slack command run", "source", string(inv.Source), "text", text, "actor", inv.ActorID,
-		"channel", inv.Channel, "thread", inv.ThreadID, "conversation", inv.ConversationID, "event_id", inv.EventID, "refused", code)
-	return reply, code
+		"channel", inv.Channel, "thread", inv.ThreadID, "conversation", inv.ConversationID, "event_id", inv.EventID, "refused", reply.Refused)
+	return reply
 }
 
 // replyText renders a command's reply for Slack: escaped, not too long.
@@ -126,7 +120,7 @@ func (a *Adapter) runSlash(sc slackapi.SlashCommand) *slashAnswer {
 		defer cancel()
 		inv := a.invocation(ctx, commands.SourceSlash, sc.UserID)
 		inv.Channel, inv.EventID = sc.ChannelID, sc.TriggerID
-		reply, _ := a.runCommand(ctx, cs, inv, sc.Text)
+		reply := a.runCommand(ctx, cs, inv, sc.Text)
 		done <- reply
 	})
 	t := time.NewTimer(slashAnswerWithin)
@@ -184,109 +178,4 @@ func (a *Adapter) CommandsHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(answer)
 	})
-}
-
-// errorTap passes calls to an Executor and remembers the code of the first
-// error it returned, so that the adapter can tell "this is not a ticket
-// thread" (ENOTFOUND) from other refusals.
-type errorTap struct {
-	ex commands.Executor
-
-	mu    sync.Mutex
-	first string
-}
-
-var _ commands.Executor = (*errorTap)(nil)
-
-func (t *errorTap) note(err error) error {
-	if err != nil {
-		t.mu.Lock()
-		if t.first == "" {
-			t.first = bridge.ErrorCode(err)
-		}
-		t.mu.Unlock()
-	}
-	return err
-}
-
-func (t *errorTap) code() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.first
-}
-
-func (t *errorTap) Claim(ctx context.Context, inv commands.Invocation) error {
-	return t.note(t.ex.Claim(ctx, inv))
-}
-
-func (t *errorTap) Unclaim(ctx context.Context, inv commands.Invocation) error {
-	return t.note(t.ex.Unclaim(ctx, inv))
-}
-
-func (t *errorTap) Assign(ctx context.Context, inv commands.Invocation, userRef string) error {
-	return t.note(t.ex.Assign(ctx, inv, userRef))
-}
-
-func (t *errorTap) Tag(ctx context.Context, inv commands.Invocation, tags []string) error {
-	return t.note(t.ex.Tag(ctx, inv, tags))
-}
-
-func (t *errorTap) Untag(ctx context.Context, inv commands.Invocation, tags []string) error {
-	return t.note(t.ex.Untag(ctx, inv, tags))
-}
-
-func (t *errorTap) SetPriority(ctx context.Context, inv commands.Invocation, p bridge.Priority) error {
-	return t.note(t.ex.SetPriority(ctx, inv, p))
-}
-
-func (t *errorTap) Pending(ctx context.Context, inv commands.Invocation) error {
-	return t.note(t.ex.Pending(ctx, inv))
-}
-
-func (t *errorTap) Close(ctx context.Context, inv commands.Invocation, reason string) error {
-	return t.note(t.ex.Close(ctx, inv, reason))
-}
-
-func (t *errorTap) Reopen(ctx context.Context, inv commands.Invocation) error {
-	return t.note(t.ex.Reopen(ctx, inv))
-}
-
-func (t *errorTap) Note(ctx context.Context, inv commands.Invocation, text string) error {
-	return t.note(t.ex.Note(ctx, inv, text))
-}
-
-func (t *errorTap) Reply(ctx context.Context, inv commands.Invocation, text string) error {
-	return t.note(t.ex.Reply(ctx, inv, text))
-}
-
-func (t *errorTap) Escalate(ctx context.Context, inv commands.Invocation, summary string) error {
-	return t.note(t.ex.Escalate(ctx, inv, summary))
-}
-
-func (t *errorTap) Resolve(ctx context.Context, inv commands.Invocation, text string) error {
-	return t.note(t.ex.Resolve(ctx, inv, text))
-}
-
-func (t *errorTap) Status(ctx context.Context, inv commands.Invocation) (string, error) {
-	s, err := t.ex.Status(ctx, inv)
-	return s, t.note(err)
-}
-
-func (t *errorTap) ReplyWith(ctx context.Context, inv commands.Invocation, name string) (string, error) {
-	s, err := t.ex.ReplyWith(ctx, inv, name)
-	return s, t.note(err)
-}
-
-func (t *errorTap) SavedReplies(ctx context.Context, inv commands.Invocation) ([]string, error) {
-	s, err := t.ex.SavedReplies(ctx, inv)
-	return s, t.note(err)
-}
-
-func (t *errorTap) SetAvailable(ctx context.Context, inv commands.Invocation, on bool) error {
-	return t.note(t.ex.SetAvailable(ctx, inv, on))
-}
-
-func (t *errorTap) ListMine(ctx context.Context, inv commands.Invocation) (string, error) {
-	s, err := t.ex.ListMine(ctx, inv)
-	return s, t.note(err)
 }

@@ -215,7 +215,7 @@ func (a *Adapter) textCommand(ctx context.Context, cs *commandSet, m bridge.Chat
 	inv := a.invocation(ctx, commands.SourceText, m.UserID)
 	inv.Channel, inv.ThreadID, inv.MessageID, inv.EventID = m.Channel, m.ThreadID, m.MessageID, m.EventID
 	text := commandText(raw, cs.p, a.mentionName(ctx))
-	reply, _ := a.runCommand(ctx, cs, inv, text)
+	reply := a.runCommand(ctx, cs, inv, text)
 	if strings.TrimSpace(reply.Text) == "" {
 		return nil
 	}
@@ -243,8 +243,8 @@ func (a *Adapter) reactionCommand(ctx context.Context, r chatReaction) func() {
 	}
 	inv := a.invocation(ctx, commands.SourceReaction, r.UserID)
 	inv.Channel, inv.ThreadID, inv.EventID = r.Channel, r.TS, r.EventID
-	reply, code := a.runCommand(ctx, cs, inv, text)
-	if code == bridge.ENOTFOUND || strings.TrimSpace(reply.Text) == "" {
+	reply := a.runCommand(ctx, cs, inv, text)
+	if reply.Refused == bridge.ENOTFOUND || strings.TrimSpace(reply.Text) == "" {
 		return nil
 	}
 	return func() {

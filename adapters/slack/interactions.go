@@ -104,7 +104,7 @@ func (a *Adapter) runClick(ctx context.Context, c commandClick) {
 	}
 	inv := a.invocation(ctx, commands.SourceButton, c.Inv.ActorID)
 	inv.Channel, inv.ThreadID, inv.ConversationID, inv.EventID = c.Inv.Channel, c.Inv.ThreadID, c.Inv.ConversationID, c.Inv.EventID
-	reply, _ := a.runCommand(ctx, cs, inv, c.Text)
+	reply := a.runCommand(ctx, cs, inv, c.Text)
 	if strings.TrimSpace(reply.Text) == "" {
 		return
 	}
