@@ -29,6 +29,7 @@ func init() {
 // DB is a bridge.Store backed by SQLite or Postgres.
 type DB struct {
 	db      *sqlx.DB
+	stmts   *stmtCache
 	dialect dialect
 	logger  *slog.Logger
 
@@ -95,7 +96,7 @@ func openSQLite(ctx context.Context, path string, logger *slog.Logger) (*DB, err
 	sdb.SetMaxIdleConns(1)
 	sdb.SetConnMaxLifetime(0)
 	sdb.SetConnMaxIdleTime(0)
-	db := &DB{db: sdb, dialect: sqliteDialect{}, logger: logger, Now: utcNow}
+	db := &DB{db: sdb, stmts: newStmtCache(sdb), dialect: sqliteDialect{}, logger: logger, Now: utcNow}
 	if err := db.Ping(ctx); err != nil {
 		sdb.Close()
 		return nil, &bridge.Error{Code: bridge.EUNAVAILABLE,
@@ -127,7 +128,7 @@ func openPostgres(ctx context.Context, dsn string, logger *slog.Logger) (*DB, er
 	pdb.SetMaxOpenConns(postgresMaxConns)
 	pdb.SetMaxIdleConns(postgresMaxConns)
 	pdb.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{db: pdb, dialect: postgresDialect{}, logger: logger, Now: utcNow}
+	db := &DB{db: pdb, stmts: newStmtCache(pdb), dialect: postgresDialect{}, logger: logger, Now: utcNow}
 	where := fmt.Sprintf("%s:%d (database %q, user %q)", cfg.Host, cfg.Port, cfg.Database, cfg.User)
 	if err := db.Ping(ctx); err != nil {
 		pdb.Close()
@@ -149,13 +150,19 @@ func (db *DB) Dialect() string { return db.dialect.name() }
 func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.db.Close() }
+func (db *DB) Close() error {
+	db.stmts.close()
+	return db.db.Close()
+}
+
+// pool runs statements outside a transaction, prepared once.
+func (db *DB) pool() stmts { return stmts{cache: db.stmts} }
 
 // InTx runs fn in one transaction, committing if it returns nil and rolling
 // back if it returns an error or panics.
 func (db *DB) InTx(ctx context.Context, fn func(tx bridge.Tx) error) error {
 	return db.withTx(ctx, func(stx *sqlx.Tx) error {
-		return fn(&tx{tx: stx, db: db})
+		return fn(&tx{tx: stmts{cache: db.stmts, tx: stx}, db: db})
 	})
 }
 
@@ -166,7 +173,7 @@ func (db *DB) InTxRelaxed(ctx context.Context, fn func(tx bridge.Tx) error) erro
 		if err := db.dialect.relaxCommit(ctx, stx); err != nil {
 			return err
 		}
-		return fn(&tx{tx: stx, db: db})
+		return fn(&tx{tx: stmts{cache: db.stmts, tx: stx}, db: db})
 	})
 }
 
@@ -205,7 +212,7 @@ func (db *DB) transient(err error) error {
 
 // tx is the bridge.Tx of InTx.
 type tx struct {
-	tx *sqlx.Tx
+	tx stmts
 	db *DB
 }
 

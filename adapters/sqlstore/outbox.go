@@ -192,7 +192,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duratio
 	if limit <= 0 {
 		return nil, nil
 	}
-	items, err := queryOutbox(ctx, db.db, db.dialect.claimOutbox(),
+	items, err := queryOutbox(ctx, db.pool(), db.dialect.claimOutbox(),
 		micros(now.Add(lease)), micros(now), micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
@@ -211,7 +211,7 @@ ORDER BY lease_until, id LIMIT ?`
 // ExpiredLeases returns inflight items whose lease ended before now, the
 // longest expired first.
 func (db *DB) ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]*bridge.OutboxItem, error) {
-	items, err := queryOutbox(ctx, db.db, expiredLeases, micros(now), limit)
+	items, err := queryOutbox(ctx, db.pool(), expiredLeases, micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("expired outbox leases: %w", err)
 	}
@@ -224,7 +224,7 @@ const nextDue = `SELECT MIN(not_before) FROM outbox WHERE state = 'pending'`
 // none is pending.
 func (db *DB) NextDue(ctx context.Context) (t time.Time, ok bool, err error) {
 	var v sql.NullInt64
-	if err := queryRowQ(ctx, db.db, nextDue).Scan(&v); err != nil {
+	if err := queryRowQ(ctx, db.pool(), nextDue).Scan(&v); err != nil {
 		return time.Time{}, false, fmt.Errorf("next due outbox item: %w", err)
 	}
 	return fromMicros(v.Int64), v.Valid, nil
@@ -239,7 +239,7 @@ func (db *DB) OutboxStats(ctx context.Context, now time.Time) (bridge.OutboxStat
 		s      bridge.OutboxStats
 		oldest int64
 	)
-	if err := queryRowQ(ctx, db.db, outboxStats).Scan(&s.Depth, &oldest); err != nil {
+	if err := queryRowQ(ctx, db.pool(), outboxStats).Scan(&s.Depth, &oldest); err != nil {
 		return s, fmt.Errorf("outbox stats: %w", err)
 	}
 	if oldest != 0 {
@@ -262,7 +262,7 @@ func (db *DB) Prune(ctx context.Context, outboxBefore, seenBefore time.Time) (in
 		q string
 		t time.Time
 	}{{pruneOutbox, outboxBefore}, {pruneSeen, seenBefore}} {
-		res, err := execQ(ctx, db.db, p.q, micros(p.t))
+		res, err := execQ(ctx, db.pool(), p.q, micros(p.t))
 		if err != nil {
 			return n, fmt.Errorf("prune: %w", err)
 		}

@@ -28,11 +28,11 @@ WHERE c.created_at >= ? AND m.author_name = 'xbridge (ack)' AND m.sent_at > 0`
 func (db *DB) TierStats(ctx context.Context, since time.Time) (bridge.TierStats, error) {
 	var st bridge.TierStats
 	var csat, ack sql.NullFloat64
-	if err := queryRowQ(ctx, db.db, tierStats, micros(since)).Scan(&st.Conversations, &st.ResolvedByBot,
+	if err := queryRowQ(ctx, db.pool(), tierStats, micros(since)).Scan(&st.Conversations, &st.ResolvedByBot,
 		&st.HandedOver, &st.CSATAsked, &st.CSATRated, &csat); err != nil {
 		return st, fmt.Errorf("first tier stats: %w", err)
 	}
-	if err := queryRowQ(ctx, db.db, ackStats, micros(since)).Scan(&st.Acked, &ack); err != nil {
+	if err := queryRowQ(ctx, db.pool(), ackStats, micros(since)).Scan(&st.Acked, &ack); err != nil {
 		return st, fmt.Errorf("acknowledgement stats: %w", err)
 	}
 	st.CSATAverage = csat.Float64

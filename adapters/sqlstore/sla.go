@@ -143,7 +143,7 @@ ORDER BY next_check LIMIT ?`
 
 // DueTargets returns live targets whose next check has come.
 func (db *DB) DueTargets(ctx context.Context, now time.Time, limit int) ([]*bridge.SLATarget, error) {
-	ts, err := queryTargets(ctx, db.db, dueTargets, micros(now), limit)
+	ts, err := queryTargets(ctx, db.pool(), dueTargets, micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due SLA targets: %w", err)
 	}
@@ -153,7 +153,7 @@ func (db *DB) DueTargets(ctx context.Context, now time.Time, limit int) ([]*brid
 // NextCheck returns the earliest next check of live targets.
 func (db *DB) NextCheck(ctx context.Context) (time.Time, bool, error) {
 	var v sql.NullInt64
-	err := queryRowQ(ctx, db.db, `SELECT MIN(next_check) FROM sla_targets
+	err := queryRowQ(ctx, db.pool(), `SELECT MIN(next_check) FROM sla_targets
 WHERE state IN ('running', 'imminent', 'breached') AND next_check > 0`).Scan(&v)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next SLA check: %w", err)

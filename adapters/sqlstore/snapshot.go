@@ -20,7 +20,7 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 	}
 	ids := unique(conversationIDs)
 	if len(ids) > 0 {
-		rows, err := queryQ(ctx, db.db, `SELECT `+conversationColumns+` FROM conversations WHERE id IN (`+marks(len(ids))+`)`, ids...)
+		rows, err := queryQ(ctx, db.pool(), `SELECT `+conversationColumns+` FROM conversations WHERE id IN (`+marks(len(ids))+`)`, ids...)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot conversations: %w", err)
 		}
@@ -39,7 +39,7 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 			return nil, fmt.Errorf("snapshot conversations: %w", err)
 		}
 		if cids := unique(customerIDs); len(cids) > 0 {
-			rows, err := queryQ(ctx, db.db, `SELECT `+customerColumns+` FROM customers WHERE id IN (`+marks(len(cids))+`)`, cids...)
+			rows, err := queryQ(ctx, db.pool(), `SELECT `+customerColumns+` FROM customers WHERE id IN (`+marks(len(cids))+`)`, cids...)
 			if err != nil {
 				return nil, fmt.Errorf("snapshot customers: %w", err)
 			}
@@ -61,7 +61,7 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 		return nil, err
 	}
 	if mids := unique(messageIDs); len(mids) > 0 {
-		rows, err := queryQ(ctx, db.db, `SELECT `+messageColumns+` FROM messages m WHERE m.id IN (`+marks(len(mids))+`)`, mids...)
+		rows, err := queryQ(ctx, db.pool(), `SELECT `+messageColumns+` FROM messages m WHERE m.id IN (`+marks(len(mids))+`)`, mids...)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot messages: %w", err)
 		}
@@ -115,7 +115,7 @@ func (db *DB) cardExtras(ctx context.Context, snap *bridge.Snapshot) error {
 		}
 	}
 	ids := unique(convIDs)
-	targets, err := queryTargets(ctx, db.db, `SELECT `+targetColumns+` FROM sla_targets WHERE conversation_id IN (`+marks(len(ids))+`) ORDER BY id`, ids...)
+	targets, err := queryTargets(ctx, db.pool(), `SELECT `+targetColumns+` FROM sla_targets WHERE conversation_id IN (`+marks(len(ids))+`) ORDER BY id`, ids...)
 	if err != nil {
 		return fmt.Errorf("snapshot SLA targets: %w", err)
 	}
@@ -124,7 +124,7 @@ func (db *DB) cardExtras(ctx context.Context, snap *bridge.Snapshot) error {
 		x.Targets = append(x.Targets, t)
 	}
 	if eids := unique(escIDs); len(eids) > 0 {
-		rows, err := queryQ(ctx, db.db, `SELECT `+escalationColumns+` FROM escalations WHERE id IN (`+marks(len(eids))+`)`, eids...)
+		rows, err := queryQ(ctx, db.pool(), `SELECT `+escalationColumns+` FROM escalations WHERE id IN (`+marks(len(eids))+`)`, eids...)
 		if err != nil {
 			return fmt.Errorf("snapshot escalations: %w", err)
 		}
@@ -143,7 +143,7 @@ func (db *DB) cardExtras(ctx context.Context, snap *bridge.Snapshot) error {
 		}
 	}
 	cids := unique(custIDs)
-	others, err := queryConversations(ctx, db.db, `SELECT `+conversationColumns+` FROM conversations
+	others, err := queryConversations(ctx, db.pool(), `SELECT `+conversationColumns+` FROM conversations
 WHERE customer_id IN (`+marks(len(cids))+`) ORDER BY id DESC`, cids...)
 	if err != nil {
 		return fmt.Errorf("snapshot earlier conversations: %w", err)
