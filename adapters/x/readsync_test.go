@@ -81,8 +81,8 @@ func TestReadSyncLandsInX(t *testing.T) {
 		t.Fatalf("ShowTyping: %v", err)
 	}
 	want := []xsim.ReadMark{
-		{Kind: xsim.ReadMarkRead, RecipientID: dana, LastReadEventID: dm.ID, At: simStart.Add(time.Minute)},
-		{Kind: xsim.ReadMarkTyping, RecipientID: dana, At: simStart.Add(time.Minute + time.Second)},
+		{Kind: xsim.ReadMarkRead, Account: account, RecipientID: dana, LastReadEventID: dm.ID, At: simStart.Add(time.Minute)},
+		{Kind: xsim.ReadMarkTyping, Account: account, RecipientID: dana, At: simStart.Add(time.Minute + time.Second)},
 	}
 	if got := e.sim.ReadMarks(); !reflect.DeepEqual(got, want) {
 		t.Errorf("read marks:\n got %+v\nwant %+v", got, want)
