@@ -40,7 +40,7 @@ const receiptsWebhook = `{
 
 func TestWebhookReceiptEvents(t *testing.T) {
 	t.Parallel()
-	b, err := webhookEvents(testAccount, []byte(receiptsWebhook))
+	b, err := webhookEvents([]string{testAccount}, []byte(receiptsWebhook))
 	if err != nil {
 		t.Fatal(err)
 	}
