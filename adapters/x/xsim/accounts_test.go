@@ -147,6 +147,19 @@ func TestSeveralSupportAccountsRefuseForeignCredentials(t *testing.T) {
 		if _, err := New(Options{SupportUserID: supportID, SupportHandle: supportHandle, AccessToken: testAccessToken, Accounts: bad}); err == nil {
 			t.Errorf("New accepted accounts %+v", bad)
 		}
+		if err := f.sim.AddAccount(bad[0]); err == nil {
+			t.Errorf("AddAccount accepted %+v", bad[0])
+		}
+	}
+	// An account added later authenticates like the others.
+	press := Account{UserID: "1002", Handle: "acme_press", UserToken: "press-token"}
+	if err := f.sim.AddAccount(press); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = f.doAs(t, press, http.MethodGet, "/2/users/me", nil, bearer)
+	mustStatus(t, resp, body, http.StatusOK)
+	if !strings.Contains(string(body), `"id":"1002"`) || len(f.sim.Accounts()) != 3 {
+		t.Errorf("/2/users/me as press: %s; accounts %+v", body, f.sim.Accounts())
 	}
 }
 

@@ -32,6 +32,9 @@ func (s *Server) authenticate(x *exchange) error {
 // authenticatedAccount returns the support account whose credentials r
 // carries.
 func (s *Server) authenticatedAccount(r *http.Request, body []byte) (Account, error) {
+	s.mu.Lock()
+	accounts := s.accounts
+	s.mu.Unlock()
 	h := r.Header.Get("Authorization")
 	scheme, rest, _ := strings.Cut(h, " ")
 	switch strings.ToLower(scheme) {
@@ -39,14 +42,14 @@ func (s *Server) authenticatedAccount(r *http.Request, body []byte) (Account, er
 		return Account{}, fmt.Errorf("no Authorization header")
 	case "bearer":
 		tok := strings.TrimSpace(rest)
-		for _, a := range s.accounts {
+		for _, a := range accounts {
 			if a.UserToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(a.UserToken)) == 1 {
 				return a, nil
 			}
 		}
 		return Account{}, fmt.Errorf("bearer token is not the user token of a support account")
 	case "oauth":
-		return s.verifyOAuth1(r, rest, body)
+		return s.verifyOAuth1(accounts, r, rest, body)
 	default:
 		return Account{}, fmt.Errorf("unsupported Authorization scheme %q", scheme)
 	}
@@ -54,7 +57,7 @@ func (s *Server) authenticatedAccount(r *http.Request, body []byte) (Account, er
 
 // verifyOAuth1 verifies an OAuth 1.0a HMAC-SHA1 signature (RFC 5849) and
 // returns the account whose access token signed it.
-func (s *Server) verifyOAuth1(r *http.Request, header string, body []byte) (Account, error) {
+func (s *Server) verifyOAuth1(accounts []Account, r *http.Request, header string, body []byte) (Account, error) {
 	if s.opts.ConsumerKey == "" {
 		return Account{}, fmt.Errorf("OAuth 1.0a is not configured")
 	}
@@ -62,7 +65,7 @@ func (s *Server) verifyOAuth1(r *http.Request, header string, body []byte) (Acco
 	if err != nil {
 		return Account{}, err
 	}
-	i := slices.IndexFunc(s.accounts, func(a Account) bool {
+	i := slices.IndexFunc(accounts, func(a Account) bool {
 		return a.AccessToken != "" && a.AccessToken == params["oauth_token"]
 	})
 	switch {
@@ -108,14 +111,14 @@ func (s *Server) verifyOAuth1(r *http.Request, header string, body []byte) (Acco
 		}
 	}
 
-	key := percentEncode(s.opts.ConsumerSecret) + "&" + percentEncode(s.accounts[i].AccessTokenSecret)
+	key := percentEncode(s.opts.ConsumerSecret) + "&" + percentEncode(accounts[i].AccessTokenSecret)
 	var tried []string
 	// X is reached over https, but the simulator over plain http: accept a
 	// signature made for either scheme.
 	for _, scheme := range []string{"http", "https"} {
 		base := signatureBaseString(r.Method, baseURL(scheme, r.Host, r.URL.EscapedPath()), all)
 		if subtle.ConstantTimeCompare([]byte(hmacSHA1Base64(key, base)), []byte(got)) == 1 {
-			return s.accounts[i], nil
+			return accounts[i], nil
 		}
 		tried = append(tried, base)
 	}

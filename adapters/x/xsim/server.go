@@ -98,7 +98,7 @@ type RequestLog struct {
 // Server simulates the X API v2. Create it with New.
 type Server struct {
 	opts     Options
-	accounts []Account // the support accounts, Options' own first
+	accounts []Account // the support accounts, Options' own first; guarded by mu
 	spec     *apiSpec
 
 	mu         sync.Mutex
@@ -179,13 +179,31 @@ func checkAccounts(accounts []Account) error {
 	return nil
 }
 
-// isSupport reports whether id is one of the support accounts.
+// AddAccount adds a support account, as New does those of Options.
+func (s *Server) AddAccount(a Account) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	accounts := append(slices.Clip(s.accounts), a)
+	if err := checkAccounts(accounts); err != nil {
+		return err
+	}
+	s.accounts = accounts
+	s.addUserLocked(User{ID: a.UserID, Username: a.Handle, Name: a.Handle})
+	return nil
+}
+
+// isSupport reports whether id is one of the support accounts. s.mu must
+// be held.
 func (s *Server) isSupport(id string) bool {
 	return slices.ContainsFunc(s.accounts, func(a Account) bool { return a.UserID == id })
 }
 
 // Accounts returns the support accounts, the one of Options first.
-func (s *Server) Accounts() []Account { return slices.Clone(s.accounts) }
+func (s *Server) Accounts() []Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.accounts)
+}
 
 func (s *Server) now() time.Time { return s.opts.Now() }
 
