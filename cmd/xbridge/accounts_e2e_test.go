@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -235,5 +237,37 @@ func TestPollingSeveralAccounts(t *testing.T) {
 			}
 			e.noViolations()
 		})
+	}
+}
+
+// TestServeCheckWithSeveralAccounts: --check asks X about every account's
+// credentials and names the account of each problem.
+func TestServeCheckWithSeveralAccounts(t *testing.T) {
+	t.Parallel()
+	s := accountSims(t)
+	good := simConfig(s, "sqlite:"+t.TempDir()+"/x.db")
+	withBilling(&good)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var out bytes.Buffer
+	if err := checkConfig(t.Context(), good, &out, logger); err != nil {
+		t.Fatalf("good config: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		break_ func(*Config)
+		want   string
+	}{
+		{"billing's token refused", func(c *Config) { c.X.Accounts[0].AccessTokenSecret = "wrong" }, "x.accounts[0]: "},
+		{"press's credentials under billing's id", func(c *Config) {
+			c.X.Accounts[0].AccessToken, c.X.Accounts[0].AccessTokenSecret = pressAccount.AccessToken, pressAccount.AccessTokenSecret
+		}, "x.accounts[0].user_id (XBRIDGE_X_ACCOUNTS_0_USER_ID): is 1001 but the credentials belong to @acme_press (id 1002)"},
+	} {
+		bad := good
+		bad.X.Accounts = slices.Clone(good.X.Accounts)
+		tc.break_(&bad)
+		err := checkConfig(t.Context(), bad, &out, logger)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: check said %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }
