@@ -263,6 +263,10 @@ func TestValidateXAccounts(t *testing.T) {
 		}, nil},
 		{"missing user id", func(c *Config) { c.X.Accounts = []XAccountConfig{{Handle: "b", UserToken: "t"}} },
 			[]string{"x.accounts[0].user_id (XBRIDGE_X_ACCOUNTS_0_USER_ID): required"}},
+		{"a handle at x. but no account", func(c *Config) {
+			c.X.UserID, c.X.AccessToken, c.X.AccessTokenSecret = "", "", ""
+			c.X.Accounts = []XAccountConfig{billing}
+		}, []string{"x.user_id (XBRIDGE_X_USER_ID): required"}},
 		{"handle for user id", func(c *Config) { c.X.Accounts = []XAccountConfig{billing, {UserID: "@acme_jp", UserToken: "t"}} },
 			[]string{"x.accounts[1].user_id (XBRIDGE_X_ACCOUNTS_1_USER_ID): must be the numeric user id"}},
 		{"same account as x.user_id", func(c *Config) { c.X.Accounts = []XAccountConfig{{UserID: "1000", UserToken: "t"}} },

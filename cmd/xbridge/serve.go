@@ -204,7 +204,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	})
 	m.goRun("dispatcher", func() error { return m.Dispatcher.Run(runCtx) })
 	m.goRun("checks", func() error { m.checkPlatforms(runCtx); return nil })
-	for i, a := range cfg.X.accounts() {
+	for i, a := range cfg.X.accounts() { // newXAccounts kept this order
 		if a.polls() {
 			m.Pollers = append(m.Pollers, &x.Poller{
 				Client: m.X.Clients()[i], In: m.Service, Cursors: m.Service, Clock: m.Clock,

@@ -55,7 +55,7 @@ func (c *XConfig) addAccountsFromEnv(getenv func(string) string) {
 // An account's empty ingest is x.ingest.
 func (c XConfig) accounts() []xAccount {
 	var out []xAccount
-	if len(c.Accounts) == 0 || c.UserID != "" || c.AccessToken != "" || c.AccessTokenSecret != "" || c.UserToken != "" {
+	if len(c.Accounts) == 0 || c.UserID != "" || c.Handle != "" || c.AccessToken != "" || c.AccessTokenSecret != "" || c.UserToken != "" {
 		out = append(out, xAccount{key: "x", env: "XBRIDGE_X", XAccountConfig: XAccountConfig{
 			UserID: c.UserID, Handle: c.Handle, AccessToken: c.AccessToken, AccessTokenSecret: c.AccessTokenSecret,
 			UserToken: c.UserToken, Ingest: c.Ingest}})
