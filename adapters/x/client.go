@@ -174,11 +174,14 @@ func (c *Client) Me(ctx context.Context) (bridge.XUser, error) {
 	return userFromV2(resp.Raw.Users[0]), nil
 }
 
+// Account returns the user id of the support account the client acts as.
+func (c *Client) Account() string { return c.cfg.AccountID }
+
 // checkAccount refuses to act for an account this client does not hold
 // credentials for.
 func (c *Client) checkAccount(account string) error {
 	if account != c.cfg.AccountID {
-		return &bridge.DeliveryError{Reason: fmt.Sprintf("the bridge has no X credentials for account %s", account)}
+		return noCredentials(account)
 	}
 	return nil
 }

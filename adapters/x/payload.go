@@ -338,11 +338,12 @@ type webhookBatch struct {
 	ignored []string               // the reason for each event ignored
 }
 
-// webhookEvents converts an Account Activity payload for account into the
-// messages, read receipts and typing indicators to hand on, and the reasons
-// for each event it ignores. err is set when the body is not a JSON
-// payload.
-func webhookEvents(account string, body []byte) (webhookBatch, error) {
+// webhookEvents converts an Account Activity payload into the messages,
+// read receipts and typing indicators to hand on, and the reasons for each
+// event it ignores. The payload is for the account its for_user_id names:
+// one of accounts, or else every event in it is ignored as other_account.
+// err is set when the body is not a JSON payload.
+func webhookEvents(accounts []string, body []byte) (webhookBatch, error) {
 	var b webhookBatch
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil {
@@ -352,10 +353,8 @@ func webhookEvents(account string, body []byte) (webhookBatch, error) {
 	if err := json.Unmarshal(body, &p); err != nil {
 		return b, fmt.Errorf("webhook payload: %w", err)
 	}
-	if p.ForUserID != account {
-		b.ignored = []string{ignoreOtherAccount}
-		return b, nil
-	}
+	account := p.ForUserID
+	held := slices.Contains(accounts, account)
 	var ignored []string
 	keys := make([]string, 0, len(members))
 	for k := range members {
@@ -363,18 +362,27 @@ func webhookEvents(account string, body []byte) (webhookBatch, error) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if slices.Contains(handledKeys, k) || !strings.HasSuffix(k, "_events") {
+		if !strings.HasSuffix(k, "_events") || held && slices.Contains(handledKeys, k) {
 			continue
 		}
-		// favorite_events, follow_events, direct_message_indicate_typing_events, ...
+		// favorite_events, follow_events, ...; or any event for an account
+		// the bridge does not serve.
 		var evs []json.RawMessage
 		n := 1
 		if json.Unmarshal(members[k], &evs) == nil {
 			n = len(evs)
 		}
-		for range n {
-			ignored = append(ignored, k)
+		reason := k
+		if !held {
+			reason = ignoreOtherAccount
 		}
+		for range n {
+			ignored = append(ignored, reason)
+		}
+	}
+	if !held {
+		b.ignored = ignored
+		return b, nil
 	}
 	for _, ev := range p.DirectMessageEvents {
 		if m, reason := dmFromWebhook(account, ev, p.Users); reason != "" {

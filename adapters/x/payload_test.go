@@ -261,7 +261,7 @@ func TestWebhookEvents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b, err := webhookEvents(testAccount, []byte(tt.body))
+			b, err := webhookEvents([]string{testAccount}, []byte(tt.body))
 			if err != nil {
 				t.Fatalf("webhookEvents: %v", err)
 			}
@@ -278,7 +278,7 @@ func TestWebhookEvents(t *testing.T) {
 func TestWebhookEventsMalformed(t *testing.T) {
 	t.Parallel()
 	for _, body := range []string{``, `{`, `[]`, `"x"`, `{"for_user_id": 12, "tweet_create_events": {}}`} {
-		if _, err := webhookEvents(testAccount, []byte(body)); err == nil {
+		if _, err := webhookEvents([]string{testAccount}, []byte(body)); err == nil {
 			t.Errorf("webhookEvents(%q): no error", body)
 		}
 	}

@@ -40,7 +40,7 @@ const receiptsWebhook = `{
 
 func TestWebhookReceiptEvents(t *testing.T) {
 	t.Parallel()
-	b, err := webhookEvents(testAccount, []byte(receiptsWebhook))
+	b, err := webhookEvents([]string{testAccount}, []byte(receiptsWebhook))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,8 +81,8 @@ func TestReadSyncLandsInX(t *testing.T) {
 		t.Fatalf("ShowTyping: %v", err)
 	}
 	want := []xsim.ReadMark{
-		{Kind: xsim.ReadMarkRead, RecipientID: dana, LastReadEventID: dm.ID, At: simStart.Add(time.Minute)},
-		{Kind: xsim.ReadMarkTyping, RecipientID: dana, At: simStart.Add(time.Minute + time.Second)},
+		{Kind: xsim.ReadMarkRead, Account: account, RecipientID: dana, LastReadEventID: dm.ID, At: simStart.Add(time.Minute)},
+		{Kind: xsim.ReadMarkTyping, Account: account, RecipientID: dana, At: simStart.Add(time.Minute + time.Second)},
 	}
 	if got := e.sim.ReadMarks(); !reflect.DeepEqual(got, want) {
 		t.Errorf("read marks:\n got %+v\nwant %+v", got, want)

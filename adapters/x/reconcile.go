@@ -22,8 +22,8 @@ const findSentPages = 3
 // the account to q.InReplyToID, with q's text, created after q.After. It
 // implements bridge.Reconciler.
 func (c *Client) FindSent(ctx context.Context, q bridge.SentQuery) (string, bool, error) {
-	if q.Account != c.cfg.AccountID {
-		return "", false, fmt.Errorf("find sent: the bridge has no X credentials for account %s", q.Account)
+	if err := c.checkAccount(q.Account); err != nil {
+		return "", false, fmt.Errorf("find sent: %w", err)
 	}
 	switch q.Kind {
 	case bridge.KindDM:

@@ -75,10 +75,14 @@ func setup(t *testing.T, opts ...envOption) *env {
 	return e
 }
 
-// newClient returns a client of the simulator with the credentials of cfg.
+// newClient returns a client of the simulator with the credentials of cfg,
+// for the support account unless cfg names another.
 func (e *env) newClient(t *testing.T, cfg Config) *Client {
 	t.Helper()
-	cfg.APIURL, cfg.AccountID, cfg.AccountHandle = e.srv.URL, account, handle
+	cfg.APIURL = e.srv.URL
+	if cfg.AccountID == "" {
+		cfg.AccountID, cfg.AccountHandle = account, handle
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
 	}

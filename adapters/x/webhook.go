@@ -78,19 +78,31 @@ const signatureHeader = "x-twitter-webhooks-signature"
 // handler never calls the X API; it answers 500 only when in fails in a way
 // a redelivery may cure, so that X sends the events again.
 func (c *Client) WebhookHandler(in Inbound, obs Observer) http.Handler {
+	return newWebhookHandler([]*Client{c}, in, obs)
+}
+
+// newWebhookHandler is the webhook of the accounts of clients, which share
+// one app and so its consumer secret (clients of OAuth 2.0 tokens may leave
+// it out).
+func newWebhookHandler(clients []*Client, in Inbound, obs Observer) *webhookHandler {
 	receipts, _ := in.(Receipts)
-	return &webhookHandler{
-		account:  c.cfg.AccountID,
-		secret:   []byte(c.cfg.ConsumerSecret),
+	h := &webhookHandler{
 		in:       in,
 		receipts: receipts,
 		obs:      observerOrNop(obs),
-		logger:   c.logger.With("ingest", viaWebhook),
+		logger:   clients[0].logger.With("ingest", viaWebhook),
 	}
+	for _, c := range clients {
+		h.accounts = append(h.accounts, c.cfg.AccountID)
+		if len(h.secret) == 0 {
+			h.secret = []byte(c.cfg.ConsumerSecret)
+		}
+	}
+	return h
 }
 
 type webhookHandler struct {
-	account  string
+	accounts []string // whose events are handed on
 	secret   []byte
 	in       Inbound
 	receipts Receipts // nil when in does not take them
@@ -143,7 +155,7 @@ func (h *webhookHandler) deliver(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	batch, err := webhookEvents(h.account, body)
+	batch, err := webhookEvents(h.accounts, body)
 	if err != nil {
 		h.logger.Warn("malformed x webhook delivery", "err", err)
 		http.Error(w, "malformed payload", http.StatusBadRequest)

@@ -68,13 +68,16 @@ type RoutingConfig struct {
 // RouteRule sends matching new conversations to a channel.
 type RouteRule struct {
 	Platform string   `yaml:"platform"` // slack or discord; default the support platform
-	Account  string   `yaml:"account"`  // the X support account's user id
+	Account  string   `yaml:"account"`  // a configured X support account: its user id or @handle
 	Language string   `yaml:"language"` // en, zh, ja, ko
 	Keywords []string `yaml:"keywords"` // any of them in the first message
 	Channel  string   `yaml:"channel"`
 }
 
-// XConfig is the X side: the support account and how events arrive.
+// XConfig is the X side: the support accounts and how events arrive. The
+// user_id, handle and token keys here are the first support account (the
+// only one, unless Accounts adds more); the consumer key and secret are
+// the app's, which every account shares.
 type XConfig struct {
 	APIURL            string        `yaml:"api_url" env:"XBRIDGE_X_API_URL" help:"X API base URL"`
 	UserID            string        `yaml:"user_id" env:"XBRIDGE_X_USER_ID" help:"the support account's numeric X user id"`
@@ -88,6 +91,10 @@ type XConfig struct {
 	DMPollInterval    time.Duration `yaml:"dm_poll_interval" env:"XBRIDGE_X_DM_POLL_INTERVAL" help:"minimum time between DM polls"`
 	MentionInterval   time.Duration `yaml:"mention_poll_interval" env:"XBRIDGE_X_MENTION_POLL_INTERVAL" help:"minimum time between mention polls"`
 	Backfill          time.Duration `yaml:"backfill" env:"XBRIDGE_X_BACKFILL" help:"on the first poll, ingest events this recent"`
+	// Accounts are further support accounts. Each key of the n-th (from 0)
+	// has the environment variable XBRIDGE_X_ACCOUNTS_<n>_<KEY>, and
+	// XBRIDGE_X_ACCOUNTS_<n>_USER_ID alone adds an account.
+	Accounts []XAccountConfig `yaml:"accounts" env:"XBRIDGE_X_ACCOUNTS"`
 }
 
 // SlackConfig is the Slack workspace where agents work.
@@ -162,6 +169,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 			return cfg, fmt.Errorf("config file %s: %w (check the key names and that durations look like 10s or 5m)", path, err)
 		}
 	}
+	cfg.X.addAccountsFromEnv(getenv)
 	forEachSetting(&cfg, "", func(s setting) {
 		v, from, ok := lookupEnv(getenv, s.env)
 		if !ok {
@@ -218,40 +226,7 @@ func (c *Config) Validate() error {
 	if c.NotePrefix == "" {
 		add("note_prefix", "XBRIDGE_NOTE_PREFIX", "must not be empty: agents need a way to write internal notes (default //)")
 	}
-	x := c.X
-	if x.UserID == "" {
-		add("x.user_id", "XBRIDGE_X_USER_ID", "required: the support account's numeric user id (GET /2/users/me shows it)")
-	} else if _, err := strconv.ParseUint(x.UserID, 10, 64); err != nil {
-		add("x.user_id", "XBRIDGE_X_USER_ID", "must be the numeric user id, not the @handle")
-	}
-	oauth1 := x.ConsumerKey != "" || x.AccessToken != "" || x.AccessTokenSecret != ""
-	switch {
-	case x.UserToken == "" && !oauth1:
-		add("x.access_token", "XBRIDGE_X_ACCESS_TOKEN", "X credentials are required: set the four OAuth 1.0a values (consumer key/secret, access token/secret) or XBRIDGE_X_USER_TOKEN")
-	case oauth1:
-		for _, f := range []struct{ key, env, v string }{
-			{"x.consumer_key", "XBRIDGE_X_CONSUMER_KEY", x.ConsumerKey},
-			{"x.consumer_secret", "XBRIDGE_X_CONSUMER_SECRET", x.ConsumerSecret},
-			{"x.access_token", "XBRIDGE_X_ACCESS_TOKEN", x.AccessToken},
-			{"x.access_token_secret", "XBRIDGE_X_ACCESS_TOKEN_SECRET", x.AccessTokenSecret},
-		} {
-			if f.v == "" {
-				add(f.key, f.env, "required with OAuth 1.0a: copy it from the X developer portal (Keys and tokens)")
-			}
-		}
-	}
-	switch x.Ingest {
-	case "webhook", "both":
-		if x.ConsumerSecret == "" {
-			add("x.consumer_secret", "XBRIDGE_X_CONSUMER_SECRET", "required for webhook ingest: X signs Account Activity webhooks with it; or set XBRIDGE_X_INGEST=poll")
-		}
-	case "poll":
-	default:
-		add("x.ingest", "XBRIDGE_X_INGEST", "must be webhook, poll or both")
-	}
-	if x.DMPollInterval < time.Second || x.MentionInterval < time.Second {
-		add("x.dm_poll_interval", "XBRIDGE_X_DM_POLL_INTERVAL", "poll intervals must be at least 1s")
-	}
+	p = append(p, c.X.problems()...)
 	uses := c.Platforms()
 	switch c.supportPlatform() {
 	case "slack", "discord":
@@ -298,7 +273,7 @@ func (c *Config) Validate() error {
 	}
 	for i, r := range c.Routing.Rules {
 		if r.Platform != "" && r.Platform != "slack" && r.Platform != "discord" {
-			add(fmt.Sprintf("routing.rules[%d].platform", i), "(YAML only)", "must be slack or discord")
+			add(fmt.Sprintf("routing.rules[%d].platform", i), "YAML only", "must be slack or discord")
 		}
 	}
 	if p := c.Escalation.Platform; p != "" && p != "slack" && p != "discord" {
@@ -306,7 +281,7 @@ func (c *Config) Validate() error {
 	}
 	for name, text := range c.SavedReplies {
 		if strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t") || text.empty() {
-			add("saved_replies."+name, "(YAML only)", "each saved reply needs a one-word name and a text")
+			add("saved_replies."+name, "YAML only", "each saved reply needs a one-word name and a text")
 		}
 	}
 	if c.Escalation.OnCall != "" && !strings.HasPrefix(c.Escalation.OnCall, "<") {
@@ -330,10 +305,18 @@ func (c *Config) Validate() error {
 	}
 	for i, r := range c.Routing.Rules {
 		if r.Channel == "" {
-			add(fmt.Sprintf("routing.rules[%d].channel", i), "(YAML only)", "every rule needs the channel id (C…) it routes to")
+			add(fmt.Sprintf("routing.rules[%d].channel", i), "YAML only", "every rule needs the channel id (C…) it routes to")
 		}
 		if r.Account == "" && r.Language == "" && len(r.Keywords) == 0 {
-			add(fmt.Sprintf("routing.rules[%d]", i), "(YAML only)", "a rule needs an account, a language or keywords to match; the default channel is slack.channel")
+			add(fmt.Sprintf("routing.rules[%d]", i), "YAML only", "a rule needs an account, a language or keywords to match; the default channel is slack.channel")
+		}
+		if _, ok := c.X.accountID(r.Account); r.Account != "" && !ok {
+			add(fmt.Sprintf("routing.rules[%d].account", i), "YAML only", c.X.unknownAccount(r.Account))
+		}
+	}
+	for i, pol := range c.SLA.Policies {
+		if _, ok := c.X.accountID(pol.Account); pol.Account != "" && !ok {
+			add(fmt.Sprintf("sla.policies[%d].account", i), "YAML only", c.X.unknownAccount(pol.Account))
 		}
 	}
 	if _, slaProblems := c.SLA.build(); len(slaProblems) > 0 {
@@ -436,20 +419,31 @@ func (s setting) set(v string) error {
 	return nil
 }
 
-// forEachSetting walks the leaves of a config struct.
+// forEachSetting walks the leaves of a config struct. A slice of structs
+// with an env tag is walked element by element: the n-th element's keys
+// are key[n].leaf and their variables <ENV>_<n>_<LEAF ENV>.
 func forEachSetting(v any, prefix string, fn func(setting)) {
-	rv := reflect.ValueOf(v).Elem()
+	walkSettings(reflect.ValueOf(v).Elem(), prefix, "", fn)
+}
+
+func walkSettings(rv reflect.Value, prefix, envPrefix string, fn func(setting)) {
 	rt := rv.Type()
 	for i := 0; i < rt.NumField(); i++ {
 		f := rt.Field(i)
 		key := prefix + f.Tag.Get("yaml")
-		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
-			forEachSetting(rv.Field(i).Addr().Interface(), key+".", fn)
+		env := f.Tag.Get("env")
+		switch {
+		case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)):
+			walkSettings(rv.Field(i), key+".", envPrefix, fn)
 			continue
-		}
-		if f.Tag.Get("env") == "" {
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct && env != "":
+			for n := 0; n < rv.Field(i).Len(); n++ {
+				walkSettings(rv.Field(i).Index(n), fmt.Sprintf("%s[%d].", key, n), fmt.Sprintf("%s%s_%d_", envPrefix, env, n), fn)
+			}
+			continue
+		case env == "":
 			continue // YAML only
 		}
-		fn(setting{key: key, env: f.Tag.Get("env"), help: f.Tag.Get("help"), secret: f.Tag.Get("secret") == "true", field: rv.Field(i)})
+		fn(setting{key: key, env: envPrefix + env, help: f.Tag.Get("help"), secret: f.Tag.Get("secret") == "true", field: rv.Field(i)})
 	}
 }

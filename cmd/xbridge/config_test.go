@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +172,150 @@ func TestSLAConfigBuildsTheCalendar(t *testing.T) {
 	}
 	if off, _ := (SLAConfig{}).build(); off != nil {
 		t.Fatal("a disabled SLA engine was built")
+	}
+}
+
+func TestXAccountsFromFileAndEnvironment(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "xbridge.yaml")
+	os.WriteFile(file, []byte(`
+x:
+  user_id: "1000"
+  handle: acme_help
+  ingest: webhook
+  accounts:
+    - user_id: "1001"
+      handle: "@acme_billing"
+      ingest: poll
+    - user_id: "1002"
+      handle: acme_jp
+      user_token: from-yaml
+routing:
+  rules:
+    - account: "@ACME_billing"
+      channel: C0BILLING
+    - account: "1002"
+      channel: C0JP
+`), 0o600)
+	secret := filepath.Join(dir, "billing-secret")
+	os.WriteFile(secret, []byte("billing-token-secret\n"), 0o600)
+	cfg, err := LoadConfig(file, envOf(map[string]string{
+		"XBRIDGE_X_ACCESS_TOKEN":                        "help-token",
+		"XBRIDGE_X_ACCOUNTS_0_ACCESS_TOKEN":             "billing-token",
+		"XBRIDGE_X_ACCOUNTS_0_ACCESS_TOKEN_SECRET_FILE": secret,
+		"XBRIDGE_X_ACCOUNTS_1_USER_TOKEN":               "from-env",
+		"XBRIDGE_X_ACCOUNTS_2_USER_ID":                  "1003", // an account from the environment alone
+		"XBRIDGE_X_ACCOUNTS_2_HANDLE":                   "acme_status",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range cfg.X.accounts() {
+		got = append(got, strings.Join([]string{a.key, a.UserID, a.handle(), a.AccessToken, a.AccessTokenSecret, a.UserToken, a.Ingest}, " "))
+	}
+	want := []string{
+		"x 1000 acme_help help-token   webhook",
+		"x.accounts[0] 1001 acme_billing billing-token billing-token-secret  poll",
+		"x.accounts[1] 1002 acme_jp   from-env webhook",
+		"x.accounts[2] 1003 acme_status    webhook",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("accounts:\n got %q\nwant %q", got, want)
+	}
+	var routed []string
+	for _, r := range cfg.routes() {
+		routed = append(routed, r.Account+"→"+r.Channel)
+	}
+	if !slices.Equal(routed, []string{"1001→C0BILLING", "1002→C0JP"}) {
+		t.Errorf("routes %q: a rule naming an account by @handle must match its user id", routed)
+	}
+}
+
+// validConfig is a configuration Validate accepts: one X account with
+// OAuth 1.0a, Slack in Socket Mode.
+func validConfig() Config {
+	cfg := DefaultConfig()
+	cfg.X.UserID, cfg.X.Handle = "1000", "acme_help"
+	cfg.X.ConsumerKey, cfg.X.ConsumerSecret, cfg.X.AccessToken, cfg.X.AccessTokenSecret = "ck", "cs", "at", "as"
+	cfg.Slack.BotToken, cfg.Slack.AppToken, cfg.Slack.Channel = "xoxb-1", "xapp-1", "C1"
+	return cfg
+}
+
+func TestValidateXAccounts(t *testing.T) {
+	t.Parallel()
+	billing := XAccountConfig{UserID: "1001", Handle: "acme_billing", AccessToken: "bt", AccessTokenSecret: "bs"}
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+		want []string // every one in the problems; none means valid
+	}{
+		{"a second account", func(c *Config) { c.X.Accounts = []XAccountConfig{billing} }, nil},
+		{"accounts in the list only, one with an OAuth 2.0 token", func(c *Config) {
+			c.X.UserID, c.X.Handle, c.X.AccessToken, c.X.AccessTokenSecret = "", "", "", ""
+			c.X.Accounts = []XAccountConfig{billing, {UserID: "1002", UserToken: "tok", Ingest: "poll"}}
+		}, nil},
+		{"routing and SLA by handle or id", func(c *Config) {
+			c.X.Accounts = []XAccountConfig{billing}
+			c.Routing.Rules = []RouteRule{{Account: "@acme_billing", Channel: "C2"}, {Account: "1000", Channel: "C3"}}
+			c.SLA.Policies = []SLAPolicyConfig{{Account: "acme_billing", FirstResponse: time.Hour}}
+		}, nil},
+		{"missing user id", func(c *Config) { c.X.Accounts = []XAccountConfig{{Handle: "b", UserToken: "t"}} },
+			[]string{"x.accounts[0].user_id (XBRIDGE_X_ACCOUNTS_0_USER_ID): required"}},
+		{"a handle at x. but no account", func(c *Config) {
+			c.X.UserID, c.X.AccessToken, c.X.AccessTokenSecret = "", "", ""
+			c.X.Accounts = []XAccountConfig{billing}
+		}, []string{"x.user_id (XBRIDGE_X_USER_ID): required"}},
+		{"handle for user id", func(c *Config) { c.X.Accounts = []XAccountConfig{billing, {UserID: "@acme_jp", UserToken: "t"}} },
+			[]string{"x.accounts[1].user_id (XBRIDGE_X_ACCOUNTS_1_USER_ID): must be the numeric user id"}},
+		{"same account as x.user_id", func(c *Config) { c.X.Accounts = []XAccountConfig{{UserID: "1000", UserToken: "t"}} },
+			[]string{"x.accounts[0].user_id (XBRIDGE_X_ACCOUNTS_0_USER_ID): 1000 is already x.user_id"}},
+		{"same account twice in the list", func(c *Config) { c.X.Accounts = []XAccountConfig{billing, {UserID: "1001", UserToken: "t"}} },
+			[]string{"x.accounts[1].user_id (XBRIDGE_X_ACCOUNTS_1_USER_ID): 1001 is already x.accounts[0].user_id"}},
+		{"same handle twice", func(c *Config) {
+			c.X.Accounts = []XAccountConfig{{UserID: "1001", Handle: "@Acme_Help", UserToken: "t"}}
+		},
+			[]string{"x.accounts[0].handle (XBRIDGE_X_ACCOUNTS_0_HANDLE): @Acme_Help is already x.handle"}},
+		{"no credentials", func(c *Config) { c.X.ConsumerKey = ""; c.X.Accounts = []XAccountConfig{{UserID: "1001"}} },
+			[]string{"x.accounts[0].access_token (XBRIDGE_X_ACCOUNTS_0_ACCESS_TOKEN): X credentials are required"}},
+		{"access token without its secret", func(c *Config) { c.X.Accounts = []XAccountConfig{{UserID: "1001", AccessToken: "bt"}} },
+			[]string{"x.accounts[0].access_token_secret (XBRIDGE_X_ACCOUNTS_0_ACCESS_TOKEN_SECRET): required with OAuth 1.0a"}},
+		{"OAuth 1.0a without the app's consumer key", func(c *Config) {
+			c.X.UserID, c.X.AccessToken, c.X.AccessTokenSecret, c.X.ConsumerKey = "", "", "", ""
+			c.X.Accounts = []XAccountConfig{billing}
+		}, []string{"x.consumer_key (XBRIDGE_X_CONSUMER_KEY): required with OAuth 1.0a"}},
+		{"unknown ingest", func(c *Config) { c.X.Accounts = []XAccountConfig{{UserID: "1001", UserToken: "t", Ingest: "fax"}} },
+			[]string{"x.accounts[0].ingest (XBRIDGE_X_ACCOUNTS_0_INGEST): must be webhook, poll or both"}},
+		{"one account on webhooks without the consumer secret", func(c *Config) {
+			c.X.UserID, c.X.AccessToken, c.X.AccessTokenSecret, c.X.ConsumerKey, c.X.ConsumerSecret = "", "", "", "", ""
+			c.X.Ingest = "poll"
+			c.X.Accounts = []XAccountConfig{{UserID: "1001", UserToken: "t"}, {UserID: "1002", UserToken: "u", Ingest: "both"}}
+		}, []string{"x.consumer_secret (XBRIDGE_X_CONSUMER_SECRET): required for webhook ingest"}},
+		{"routing rule for an account not configured", func(c *Config) {
+			c.X.Accounts = []XAccountConfig{billing}
+			c.Routing.Rules = []RouteRule{{Account: "1999", Channel: "C2"}, {Account: "@acme_jp", Channel: "C3"}}
+		}, []string{
+			`routing.rules[0].account (YAML only): "1999" is not a configured X account; name one by user id or @handle: 1000 (@acme_help), 1001 (@acme_billing)`,
+			`routing.rules[1].account (YAML only): "@acme_jp" is not a configured X account`,
+		}},
+		{"SLA policy for an account not configured", func(c *Config) {
+			c.SLA.Policies = []SLAPolicyConfig{{Account: "1001", FirstResponse: time.Hour}}
+		}, []string{`sla.policies[0].account (YAML only): "1001" is not a configured X account`}},
+	} {
+		cfg := validConfig()
+		tc.edit(&cfg)
+		err := cfg.Validate()
+		if len(tc.want) == 0 {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+			continue
+		}
+		for _, w := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: validation lacks %q:\n%v", tc.name, w, err)
+			}
+		}
 	}
 }

@@ -55,6 +55,12 @@ type env struct {
 
 func startBridge(t *testing.T, dsn string, mutate func(*Config)) *env {
 	t.Helper()
+	return startBridgeOn(t, testSims(t), dsn, mutate)
+}
+
+// testSims starts the simulators with two customers on X.
+func testSims(t *testing.T) *sims {
+	t.Helper()
 	s, err := startSims(false, false)
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +68,13 @@ func startBridge(t *testing.T, dsn string, mutate func(*Config)) *env {
 	t.Cleanup(s.Close)
 	s.X.AddUser(xsim.User{ID: "2001", Username: "alice_w", Name: "Alice Walker", Followers: 48200})
 	s.X.AddUser(xsim.User{ID: "2002", Username: "carol_dev", Name: "Carol", Followers: 310})
+	return s
+}
+
+// startBridgeOn runs the bridge against the simulators s, X delivering
+// to its webhook.
+func startBridgeOn(t *testing.T, s *sims, dsn string, mutate func(*Config)) *env {
+	t.Helper()
 	cfg := simConfig(s, dsn)
 	cfg.SendDelay = 200 * time.Millisecond
 	cfg.Slack.RatePerSecond = 0   // the simulator's limits are off too; pacing has its own tests

@@ -39,8 +39,8 @@ type Main struct {
 	Metrics    *prom.Metrics
 	Service    *bridge.Service
 	Dispatcher *bridge.Dispatcher
-	X          *x.Client
-	Poller     *x.Poller
+	X          *x.Accounts
+	Pollers    []*x.Poller // one per account that polls
 	Scheduler  *bridge.Scheduler
 	Slack      *slack.Adapter
 	Discord    *discord.Adapter
@@ -89,12 +89,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return m.Store.OutboxStats(ctx, m.Clock.Now())
 	})
 	m.Metrics.WatchTier(m.Store.TierStats, m.Clock.Now)
-	if m.X, err = x.NewClient(x.Config{
-		APIURL: cfg.X.APIURL, AccountID: cfg.X.UserID, AccountHandle: cfg.X.Handle,
-		ConsumerKey: cfg.X.ConsumerKey, ConsumerSecret: cfg.X.ConsumerSecret,
-		AccessToken: cfg.X.AccessToken, AccessTokenSecret: cfg.X.AccessTokenSecret,
-		UserToken: cfg.X.UserToken, HTTPClient: m.HTTPClient,
-	}, m.Logger); err != nil {
+	if m.X, err = newXAccounts(cfg.X, m.HTTPClient, m.Logger); err != nil {
 		return err
 	}
 	uses := cfg.Platforms()
@@ -149,7 +144,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ChatPlatform: cfg.supportPlatform(), ChatChannel: cfg.supportChannel(),
 		SendDelay: cfg.SendDelay, NotePrefix: cfg.NotePrefix, CommandPrefix: cfg.CommandPrefix,
 		ReopenWindow:   cfg.ReopenWindow,
-		Routes:         routes(cfg.Routing.Rules, cfg.supportPlatform()),
+		Routes:         cfg.routes(),
 		AutoAssign:     strings.TrimPrefix(cfg.Routing.AutoAssign, "off"),
 		Escalation:     bridge.Escalations{Platform: cfg.escalationPlatform(), Channel: cfg.Escalation.Channel, OnCall: cfg.Escalation.OnCall},
 		ClosingMessage: cfg.ClosingMessage,
@@ -176,7 +171,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Discord.SetHandler(m.Service)
 		m.Discord.SetCommands(commands.NewProcessor(cfg.CommandPrefix), exec)
 	}
-	if m.Service.SLA, _ = cfg.SLA.build(); m.Service.SLA != nil {
+	if m.Service.SLA = cfg.sla(); m.Service.SLA != nil {
 		m.Scheduler = &bridge.Scheduler{Store: m.Store, Clock: m.Clock, Logger: m.Logger.With("component", "sla"),
 			Service: m.Service, Fired: m.Metrics.AlertFired}
 		m.Service.WakeScheduler = m.Scheduler.WakeAt
@@ -209,14 +204,27 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	})
 	m.goRun("dispatcher", func() error { return m.Dispatcher.Run(runCtx) })
 	m.goRun("checks", func() error { m.checkPlatforms(runCtx); return nil })
-	if cfg.X.Ingest == "poll" || cfg.X.Ingest == "both" {
-		m.Poller = &x.Poller{
-			Client: m.X, In: m.Service, Cursors: m.Service, Clock: m.Clock,
-			Logger: m.Logger.With("component", "poller"), Observe: xObserver{m.Metrics},
-			DMInterval: cfg.X.DMPollInterval, MentionInterval: cfg.X.MentionInterval, Backfill: cfg.X.Backfill,
+	for i, a := range cfg.X.accounts() { // newXAccounts kept this order
+		if a.polls() {
+			m.Pollers = append(m.Pollers, &x.Poller{
+				Client: m.X.Clients()[i], In: m.Service, Cursors: m.Service, Clock: m.Clock,
+				Logger: m.Logger.With("component", "poller", "account", a.UserID), Observe: xObserver{m.Metrics},
+				DMInterval: cfg.X.DMPollInterval, MentionInterval: cfg.X.MentionInterval, Backfill: cfg.X.Backfill,
+			})
 		}
+	}
+	if len(m.Pollers) > 0 {
+		// One leader polls every account, each with its own cursors and
+		// rate-limit budgets.
 		m.goRun("poller", func() error {
-			bridge.RunLeading(runCtx, m.Store, "x-poller", m.Logger, m.Poller.Run)
+			bridge.RunLeading(runCtx, m.Store, "x-poller", m.Logger, func(ctx context.Context) error {
+				var wg sync.WaitGroup
+				for _, p := range m.Pollers {
+					wg.Go(func() { _ = p.Run(ctx) })
+				}
+				wg.Wait()
+				return nil
+			})
 			return nil
 		})
 	}
@@ -227,7 +235,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.goRun("slack socket mode", func() error { return m.Slack.RunSocketMode(runCtx, m.Service) })
 	}
 	m.Logger.Info("xbridge serving", "addr", m.listener.Addr().String(), "store", m.Store.Dialect(),
-		"x_ingest", cfg.X.Ingest, "support", cfg.supportPlatform(), "chat_platforms", len(chats))
+		"x_accounts", len(m.X.Clients()), "x_polled", len(m.Pollers), "support", cfg.supportPlatform(), "chat_platforms", len(chats))
 	return nil
 }
 
@@ -247,7 +255,14 @@ func (m *Main) goRun(name string, fn func() error) {
 // the outcome.
 func (m *Main) checkPlatforms(ctx context.Context) {
 	checks := map[string]func() error{
-		"x": func() error { _, err := m.X.Me(ctx); return err },
+		"x": func() error {
+			for _, c := range m.X.Clients() {
+				if _, err := c.Me(ctx); err != nil {
+					return fmt.Errorf("account %s: %w", c.Account(), err)
+				}
+			}
+			return nil
+		},
 	}
 	if m.Slack != nil {
 		checks["slack"] = func() error { return m.Slack.Check(ctx) }
@@ -341,18 +356,46 @@ func (o xObserver) Waited(what string, d time.Duration) { o.m.Waited("x:poll:"+w
 
 var errNotChecked = errors.New("not checked yet")
 
-// routes turns the configured routing rules into the domain's.
-func routes(rules []RouteRule, support string) []bridge.Route {
-	out := make([]bridge.Route, 0, len(rules))
-	for _, r := range rules {
+// newXAccounts builds the client of every configured X support account.
+func newXAccounts(cfg XConfig, hc *http.Client, logger *slog.Logger) (*x.Accounts, error) {
+	var clients []*x.Client
+	for _, a := range cfg.accounts() {
+		c, err := x.NewClient(cfg.clientConfig(a, hc), logger)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a.key, err)
+		}
+		clients = append(clients, c)
+	}
+	return x.NewAccounts(clients...)
+}
+
+// routes turns the configured routing rules into the domain's, an account
+// named by @handle into its user id.
+func (c *Config) routes() []bridge.Route {
+	out := make([]bridge.Route, 0, len(c.Routing.Rules))
+	for _, r := range c.Routing.Rules {
 		platform := r.Platform
 		if platform == "" {
-			platform = support
+			platform = c.supportPlatform()
 		}
-		out = append(out, bridge.Route{Account: r.Account, Language: r.Language, Keywords: r.Keywords,
+		account, _ := c.X.accountID(r.Account)
+		out = append(out, bridge.Route{Account: account, Language: r.Language, Keywords: r.Keywords,
 			Platform: platform, Channel: r.Channel})
 	}
 	return out
+}
+
+// sla is the SLA engine as configured (nil when off), its policies'
+// accounts named by @handle turned into user ids.
+func (c *Config) sla() *bridge.SLA {
+	sla, _ := c.SLA.build()
+	if sla == nil {
+		return nil
+	}
+	for i, p := range sla.Policies {
+		sla.Policies[i].Account, _ = c.X.accountID(p.Account)
+	}
+	return sla
 }
 
 // savedReplies turns the configured templates into the domain's, by name.
@@ -428,15 +471,16 @@ func checkConfig(ctx context.Context, cfg Config, stdout io.Writer, logger *slog
 			db.Close()
 		}
 	}
-	if xc, err := x.NewClient(x.Config{
-		APIURL: cfg.X.APIURL, AccountID: cfg.X.UserID, AccountHandle: cfg.X.Handle,
-		ConsumerKey: cfg.X.ConsumerKey, ConsumerSecret: cfg.X.ConsumerSecret,
-		AccessToken: cfg.X.AccessToken, AccessTokenSecret: cfg.X.AccessTokenSecret, UserToken: cfg.X.UserToken,
-	}, logger); err == nil {
+	for _, a := range cfg.X.accounts() {
+		xc, err := x.NewClient(cfg.X.clientConfig(a, nil), logger)
+		if err != nil {
+			continue // Validate named the problem
+		}
 		if me, err := xc.Me(ctx); err != nil {
-			problems = append(problems, "x: "+err.Error())
-		} else if cfg.X.UserID != "" && me.ID != cfg.X.UserID {
-			problems = append(problems, fmt.Sprintf("x.user_id (XBRIDGE_X_USER_ID): is %s but the credentials belong to @%s (id %s)", cfg.X.UserID, me.Handle, me.ID))
+			problems = append(problems, a.key+": "+err.Error())
+		} else if me.ID != a.UserID {
+			key, env := a.setting("user_id")
+			problems = append(problems, fmt.Sprintf("%s (%s): is %s but the credentials belong to @%s (id %s)", key, env, a.UserID, me.Handle, me.ID))
 		}
 	}
 	uses := cfg.Platforms()

@@ -34,7 +34,7 @@ func (s *Server) sendDM(x *exchange) {
 	case utf8.RuneCountInString(req.Text) > maxDMLength:
 		invalid(x, "text", "", "text must be at most 10000 characters")
 		return
-	case pid == s.opts.SupportUserID:
+	case pid == x.me:
 		invalid(x, "participant_id", pid, "participant_id must be another user than the authenticated one")
 		return
 	}
@@ -46,14 +46,14 @@ func (s *Server) sendDM(x *exchange) {
 	}
 	var mediaIDs []string
 	for _, a := range req.Attachments {
-		if _, why := s.usableMediaLocked(a.MediaID, true, x.now); why != "" {
+		if _, why := s.usableMediaLocked(x.me, a.MediaID, true, x.now); why != "" {
 			s.mu.Unlock()
 			invalid(x, "attachments.media_id", a.MediaID, why)
 			return
 		}
 		mediaIDs = append(mediaIDs, a.MediaID)
 	}
-	ev := s.addDMLocked(s.opts.SupportUserID, pid, req.Text, mediaIDs)
+	ev := s.addDMLocked(x.me, pid, req.Text, mediaIDs)
 	s.mu.Unlock()
 	writeJSON(x.w, http.StatusCreated, map[string]any{
 		"data": map[string]any{"dm_conversation_id": ev.ConversationID, "dm_event_id": ev.ID},
@@ -75,7 +75,7 @@ func (s *Server) dmEventsByConversation(x *exchange) {
 // dmEventsWithParticipant answers
 // GET /2/dm_conversations/with/{participant_id}/dm_events.
 func (s *Server) dmEventsWithParticipant(x *exchange) {
-	id := DMConversationID(s.opts.SupportUserID, x.route.params["participant_id"])
+	id := DMConversationID(x.me, x.route.params["participant_id"])
 	s.listDMs(x, func(ev DMEvent) bool { return ev.ConversationID == id })
 }
 
@@ -103,7 +103,7 @@ func (s *Server) listDMs(x *exchange, keep func(DMEvent) bool) {
 	if exp["attachments.media_keys"] {
 		fields = fields.with("attachments") // an expansion brings its field
 	}
-	me := s.opts.SupportUserID
+	me := x.me
 	oldest := x.now.Add(-dmLookback)
 
 	s.mu.Lock()

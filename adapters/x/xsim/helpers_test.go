@@ -2,6 +2,7 @@ package xsim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -150,9 +151,20 @@ const (
 	noAuth
 )
 
-// do sends a request to the fixture and returns the answer and its body.
-// body is sent as JSON unless it is a string or nil.
+// primary is the fixture's first support account.
+var primary = Account{UserID: supportID, Handle: supportHandle,
+	AccessToken: testAccessToken, AccessTokenSecret: testAccessSecret, UserToken: testUserToken}
+
+// do sends a request to the fixture as the first support account and
+// returns the answer and its body. body is sent as JSON unless it is a
+// string or nil.
 func (f *fixture) do(t *testing.T, method, path string, body any, a auth) (*http.Response, []byte) {
+	t.Helper()
+	return f.doAs(t, primary, method, path, body, a)
+}
+
+// doAs is do with the credentials of the support account acct.
+func (f *fixture) doAs(t *testing.T, acct Account, method, path string, body any, a auth) (*http.Response, []byte) {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -176,9 +188,9 @@ func (f *fixture) do(t *testing.T, method, path string, body any, a auth) (*http
 	client := http.DefaultClient
 	switch a {
 	case bearer:
-		req.Header.Set("Authorization", "Bearer "+testUserToken)
+		req.Header.Set("Authorization", "Bearer "+acct.UserToken)
 	case oauth1:
-		client = &http.Client{Transport: &oauth1Transport{}}
+		client = &http.Client{Transport: &oauth1Transport{token: acct.AccessToken, tokenSecret: acct.AccessTokenSecret}}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -230,6 +242,8 @@ func violationsContaining(s *Server, sub string) []string {
 // independently of the server's verifier.
 type oauth1Transport struct {
 	consumerSecret string // default testConsumerSecret
+	token          string // default testAccessToken
+	tokenSecret    string // default testAccessSecret
 	scheme         string // scheme signed for; default "https", as real clients do
 	skipQuery      bool   // sign without the query parameters (the bug to catch)
 	skipForm       bool   // sign without the form body parameters
@@ -245,7 +259,7 @@ func (o *oauth1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		"oauth_nonce":            hex.EncodeToString(nonce),
 		"oauth_signature_method": "HMAC-SHA1",
 		"oauth_timestamp":        strconv.FormatInt(time.Now().Unix(), 10),
-		"oauth_token":            testAccessToken,
+		"oauth_token":            cmp.Or(o.token, testAccessToken),
 		"oauth_version":          "1.0",
 	}
 	var pairs []string
@@ -280,7 +294,7 @@ func (o *oauth1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if secret == "" {
 		secret = testConsumerSecret
 	}
-	mac := hmac.New(sha1.New, []byte(enc(secret)+"&"+enc(testAccessSecret)))
+	mac := hmac.New(sha1.New, []byte(enc(secret)+"&"+enc(cmp.Or(o.tokenSecret, testAccessSecret))))
 	mac.Write([]byte(base))
 	op["oauth_signature"] = base64.StdEncoding.EncodeToString(mac.Sum(nil))
 	var hdr []string

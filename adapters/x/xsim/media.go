@@ -284,7 +284,7 @@ func (s *Server) serveMediaFile(x *exchange) {
 		return
 	}
 	if dm {
-		if err := s.authenticate(r, nil); err != nil {
+		if err := s.authenticate(x); err != nil {
 			x.log.Violation = "401 Unauthorized: DM media need an authenticated request: " + err.Error()
 			writeProblem(x.w, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
 			return

@@ -9,58 +9,80 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
 
-// authenticate checks the Authorization header of r: an OAuth 2.0 bearer
-// equal to the configured user token, or an OAuth 1.0a header whose
-// HMAC-SHA1 signature verifies. body is the raw request body (its
-// form-encoded parameters, if any, are part of the OAuth 1.0a signature).
-// It returns nil or the reason the request is refused.
-func (s *Server) authenticate(r *http.Request, body []byte) error {
+// authenticate checks the Authorization header of the request: an OAuth
+// 2.0 bearer equal to a support account's user token, or an OAuth 1.0a
+// header with a support account's access token whose HMAC-SHA1 signature
+// verifies (the request body's form-encoded parameters, if any, are part
+// of it). It records the account in x and returns nil, or returns the
+// reason the request is refused.
+func (s *Server) authenticate(x *exchange) error {
+	me, err := s.authenticatedAccount(x.r, x.body)
+	if err != nil {
+		return err
+	}
+	x.me, x.log.Account = me.UserID, me.UserID
+	return nil
+}
+
+// authenticatedAccount returns the support account whose credentials r
+// carries.
+func (s *Server) authenticatedAccount(r *http.Request, body []byte) (Account, error) {
+	s.mu.Lock()
+	accounts := s.accounts
+	s.mu.Unlock()
 	h := r.Header.Get("Authorization")
 	scheme, rest, _ := strings.Cut(h, " ")
 	switch strings.ToLower(scheme) {
 	case "":
-		return fmt.Errorf("no Authorization header")
+		return Account{}, fmt.Errorf("no Authorization header")
 	case "bearer":
 		tok := strings.TrimSpace(rest)
-		if s.opts.UserToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.opts.UserToken)) != 1 {
-			return fmt.Errorf("bearer token is not the configured user token")
+		for _, a := range accounts {
+			if a.UserToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(a.UserToken)) == 1 {
+				return a, nil
+			}
 		}
-		return nil
+		return Account{}, fmt.Errorf("bearer token is not the user token of a support account")
 	case "oauth":
-		return s.verifyOAuth1(r, rest, body)
+		return s.verifyOAuth1(accounts, r, rest, body)
 	default:
-		return fmt.Errorf("unsupported Authorization scheme %q", scheme)
+		return Account{}, fmt.Errorf("unsupported Authorization scheme %q", scheme)
 	}
 }
 
-// verifyOAuth1 verifies an OAuth 1.0a HMAC-SHA1 signature (RFC 5849).
-func (s *Server) verifyOAuth1(r *http.Request, header string, body []byte) error {
+// verifyOAuth1 verifies an OAuth 1.0a HMAC-SHA1 signature (RFC 5849) and
+// returns the account whose access token signed it.
+func (s *Server) verifyOAuth1(accounts []Account, r *http.Request, header string, body []byte) (Account, error) {
 	if s.opts.ConsumerKey == "" {
-		return fmt.Errorf("OAuth 1.0a is not configured")
+		return Account{}, fmt.Errorf("OAuth 1.0a is not configured")
 	}
 	params, err := parseOAuthHeader(header)
 	if err != nil {
-		return err
+		return Account{}, err
 	}
+	i := slices.IndexFunc(accounts, func(a Account) bool {
+		return a.AccessToken != "" && a.AccessToken == params["oauth_token"]
+	})
 	switch {
 	case params["oauth_consumer_key"] != s.opts.ConsumerKey:
-		return fmt.Errorf("oauth_consumer_key %q is not the configured consumer key", params["oauth_consumer_key"])
-	case params["oauth_token"] != s.opts.AccessToken:
-		return fmt.Errorf("oauth_token %q is not the configured access token", params["oauth_token"])
+		return Account{}, fmt.Errorf("oauth_consumer_key %q is not the configured consumer key", params["oauth_consumer_key"])
+	case i < 0:
+		return Account{}, fmt.Errorf("oauth_token %q is not the access token of a support account", params["oauth_token"])
 	case params["oauth_signature_method"] != "HMAC-SHA1":
-		return fmt.Errorf("oauth_signature_method %q is not HMAC-SHA1", params["oauth_signature_method"])
+		return Account{}, fmt.Errorf("oauth_signature_method %q is not HMAC-SHA1", params["oauth_signature_method"])
 	case params["oauth_version"] != "" && params["oauth_version"] != "1.0":
-		return fmt.Errorf("oauth_version %q is not 1.0", params["oauth_version"])
+		return Account{}, fmt.Errorf("oauth_version %q is not 1.0", params["oauth_version"])
 	case params["oauth_timestamp"] == "" || params["oauth_nonce"] == "":
-		return fmt.Errorf("oauth_timestamp and oauth_nonce are required")
+		return Account{}, fmt.Errorf("oauth_timestamp and oauth_nonce are required")
 	}
 	got := params["oauth_signature"]
 	if got == "" {
-		return fmt.Errorf("no oauth_signature")
+		return Account{}, fmt.Errorf("no oauth_signature")
 	}
 
 	// Every parameter of the request takes part: the OAuth ones (less the
@@ -74,7 +96,7 @@ func (s *Server) verifyOAuth1(r *http.Request, header string, body []byte) error
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return fmt.Errorf("unparsable query: %w", err)
+		return Account{}, fmt.Errorf("unparsable query: %w", err)
 	}
 	for k, vs := range q {
 		all[k] = append(all[k], vs...)
@@ -82,25 +104,25 @@ func (s *Server) verifyOAuth1(r *http.Request, header string, body []byte) error
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/x-www-form-urlencoded" {
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
-			return fmt.Errorf("unparsable form body: %w", err)
+			return Account{}, fmt.Errorf("unparsable form body: %w", err)
 		}
 		for k, vs := range form {
 			all[k] = append(all[k], vs...)
 		}
 	}
 
-	key := percentEncode(s.opts.ConsumerSecret) + "&" + percentEncode(s.opts.AccessTokenSecret)
+	key := percentEncode(s.opts.ConsumerSecret) + "&" + percentEncode(accounts[i].AccessTokenSecret)
 	var tried []string
 	// X is reached over https, but the simulator over plain http: accept a
 	// signature made for either scheme.
 	for _, scheme := range []string{"http", "https"} {
 		base := signatureBaseString(r.Method, baseURL(scheme, r.Host, r.URL.EscapedPath()), all)
 		if subtle.ConstantTimeCompare([]byte(hmacSHA1Base64(key, base)), []byte(got)) == 1 {
-			return nil
+			return accounts[i], nil
 		}
 		tried = append(tried, base)
 	}
-	return fmt.Errorf("OAuth 1.0a signature does not verify (expected base string %q)", tried[0])
+	return Account{}, fmt.Errorf("OAuth 1.0a signature does not verify (expected base string %q)", tried[0])
 }
 
 // parseOAuthHeader parses the parameters of an `Authorization: OAuth ...`

@@ -67,10 +67,11 @@ func (s *Server) windowLocked(key string, period time.Duration, now time.Time) *
 // must then be answered 429).
 func (s *Server) setRateHeaders(x *exchange, b bucket, consume bool) bool {
 	s.mu.Lock()
-	w := s.windowLocked(b.key, limitWindow, x.now)
+	// X's budgets are per user: each support account has its own.
+	w := s.windowLocked(x.me+" "+b.key, limitWindow, x.now)
 	var d *window
 	if b.dailyKey != "" {
-		d = s.windowLocked(b.dailyKey, dailyWindow, x.now)
+		d = s.windowLocked(x.me+" "+b.dailyKey, dailyWindow, x.now)
 	}
 	allowed := true
 	if consume && s.opts.RateLimits {

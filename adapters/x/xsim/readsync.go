@@ -30,17 +30,18 @@ const (
 	ReadMarkTyping = "typing"
 )
 
-// ReadMark is a read receipt or a typing indicator the support account sent
+// ReadMark is a read receipt or a typing indicator a support account sent
 // through the API.
 type ReadMark struct {
 	Kind            string // ReadMarkRead or ReadMarkTyping
+	Account         string // the support account that sent it
 	RecipientID     string // the customer
 	LastReadEventID string // read receipts only
 	At              time.Time
 }
 
 // ReadMarks returns the read receipts and typing indicators the support
-// account sent, in order.
+// accounts sent, in order.
 func (s *Server) ReadMarks() []ReadMark {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -95,7 +96,7 @@ func (s *Server) serveV1(x *exchange) {
 		return
 	}
 	x.route = &route{Route: &routers.Route{Path: path, Method: http.MethodPost}}
-	if err := s.authenticate(x.r, x.body); err != nil {
+	if err := s.authenticate(x); err != nil {
 		s.setRateHeaders(x, b, false)
 		x.log.Violation = "401 Unauthorized: " + err.Error()
 		writeV1Error(x.w, http.StatusUnauthorized, v1CodeAuth, "Could not authenticate you.")
@@ -191,7 +192,7 @@ func (s *Server) readMark(x *exchange, kind string) {
 		return
 	}
 	rid := form.Get("recipient_id")
-	me := s.opts.SupportUserID
+	me := x.me
 	s.mu.Lock()
 	_, known := s.users[rid]
 	conv := DMConversationID(me, rid)
@@ -211,7 +212,7 @@ func (s *Server) readMark(x *exchange, kind string) {
 		return
 	}
 	s.readMarks = append(s.readMarks, ReadMark{
-		Kind: kind, RecipientID: rid, LastReadEventID: form.Get("last_read_event_id"), At: x.now,
+		Kind: kind, Account: me, RecipientID: rid, LastReadEventID: form.Get("last_read_event_id"), At: x.now,
 	})
 	s.mu.Unlock()
 	x.w.WriteHeader(http.StatusNoContent)
@@ -223,7 +224,7 @@ func (s *Server) readMark(x *exchange, kind string) {
 func (s *Server) ReadWebhookPayload(readerID, otherID, lastEventID string, at time.Time) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.signalPayloadLocked("direct_message_mark_read_events", readerID, otherID, lastEventID, at)
+	return s.signalPayloadLocked(s.forUserLocked(otherID, readerID), "direct_message_mark_read_events", readerID, otherID, lastEventID, at)
 }
 
 // TypingWebhookPayload returns the Account Activity event X delivers when
@@ -232,10 +233,12 @@ func (s *Server) ReadWebhookPayload(readerID, otherID, lastEventID string, at ti
 func (s *Server) TypingWebhookPayload(typerID, otherID string, at time.Time) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.signalPayloadLocked("direct_message_indicate_typing_events", typerID, otherID, "", at)
+	return s.signalPayloadLocked(s.forUserLocked(otherID, typerID), "direct_message_indicate_typing_events", typerID, otherID, "", at)
 }
 
-func (s *Server) signalPayloadLocked(member, senderID, recipientID, lastEventID string, at time.Time) []byte {
+// signalPayloadLocked renders a read receipt or typing indicator for the
+// support account forUser.
+func (s *Server) signalPayloadLocked(forUser, member, senderID, recipientID, lastEventID string, at time.Time) []byte {
 	ev := map[string]any{
 		"created_timestamp": strconv.FormatInt(at.UnixMilli(), 10),
 		"sender_id":         senderID,
@@ -245,7 +248,7 @@ func (s *Server) signalPayloadLocked(member, senderID, recipientID, lastEventID 
 		ev["last_read_event_id"] = lastEventID
 	}
 	return mustJSON(map[string]any{
-		"for_user_id": s.opts.SupportUserID,
+		"for_user_id": forUser,
 		member:        []any{ev},
 		"users": map[string]any{
 			senderID:    s.dmUserLocked(senderID),
@@ -254,30 +257,40 @@ func (s *Server) signalPayloadLocked(member, senderID, recipientID, lastEventID 
 	})
 }
 
-// CustomerReads makes the customer read the support account's direct
-// messages up to the DM event lastEventID: with AutoDeliver on, the read
-// receipt is delivered to the webhook. An unknown customer is created on
-// the fly.
+// CustomerReads makes the customer read a support account's direct
+// messages up to the DM event lastEventID (the account that sent it, or
+// the first support account when the event is unknown): with AutoDeliver
+// on, the read receipt is delivered to the webhook. An unknown customer is
+// created on the fly.
 func (s *Server) CustomerReads(customerID, lastEventID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.userLocked(customerID)
+	account := s.opts.SupportUserID
+	if i := slices.IndexFunc(s.dms, func(ev DMEvent) bool { return ev.ID == lastEventID }); i >= 0 {
+		account = s.forUserLocked(s.dms[i].SenderID)
+	}
 	at := s.now().UTC()
 	s.autoDeliverLocked(func() []byte {
-		return s.signalPayloadLocked("direct_message_mark_read_events", customerID, s.opts.SupportUserID, lastEventID, at)
+		return s.signalPayloadLocked(account, "direct_message_mark_read_events", customerID, account, lastEventID, at)
 	})
 }
 
 // CustomerTypes makes the customer start typing a direct message to the
-// support account: with AutoDeliver on, the typing indicator is delivered
-// to the webhook. An unknown customer is created on the fly.
+// (first) support account: with AutoDeliver on, the typing indicator is
+// delivered to the webhook. An unknown customer is created on the fly.
 func (s *Server) CustomerTypes(customerID string) {
+	s.CustomerTypesTo(s.opts.SupportUserID, customerID)
+}
+
+// CustomerTypesTo is CustomerTypes towards the support account accountID.
+func (s *Server) CustomerTypesTo(accountID, customerID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.userLocked(customerID)
 	at := s.now().UTC()
 	s.autoDeliverLocked(func() []byte {
-		return s.signalPayloadLocked("direct_message_indicate_typing_events", customerID, s.opts.SupportUserID, "", at)
+		return s.signalPayloadLocked(accountID, "direct_message_indicate_typing_events", customerID, accountID, "", at)
 	})
 }
 

@@ -115,8 +115,8 @@ func TestReadMarksLand(t *testing.T) {
 		signer: &oauth1Transport{scheme: "http"}})
 	mustStatus(t, resp, body, http.StatusNoContent)
 	want := []ReadMark{
-		{Kind: ReadMarkRead, RecipientID: "2001", LastReadEventID: dm.ID, At: start.Add(time.Minute)},
-		{Kind: ReadMarkTyping, RecipientID: "2001", At: start.Add(time.Minute + time.Second)},
+		{Kind: ReadMarkRead, Account: supportID, RecipientID: "2001", LastReadEventID: dm.ID, At: start.Add(time.Minute)},
+		{Kind: ReadMarkTyping, Account: supportID, RecipientID: "2001", At: start.Add(time.Minute + time.Second)},
 	}
 	if got := f.sim.ReadMarks(); !reflect.DeepEqual(got, want) {
 		t.Errorf("read marks:\n got %+v\nwant %+v", got, want)

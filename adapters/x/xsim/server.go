@@ -38,6 +38,12 @@ type Options struct {
 	// accepted as "Authorization: Bearer <token>". Refused when empty.
 	UserToken string
 
+	// Accounts are further support accounts, beside the one above (which
+	// is the first). Each has its own user context under the same app
+	// (ConsumerKey): a request acts as the account whose token it carries,
+	// and webhook payloads name the account they are for in for_user_id.
+	Accounts []Account
+
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 
@@ -63,9 +69,21 @@ type Options struct {
 	ProcessingPolls int
 }
 
+// Account is a support account the app holds credentials for.
+type Account struct {
+	UserID string // e.g. "1001"
+	Handle string // without "@"
+	// AccessToken and AccessTokenSecret are its OAuth 1.0a user context
+	// under the app's consumer key; UserToken its OAuth 2.0 user token.
+	// Either may be empty, refusing that way of authenticating.
+	AccessToken, AccessTokenSecret string
+	UserToken                      string
+}
+
 // RequestLog records one request the server answered.
 type RequestLog struct {
 	Time      time.Time     // when the request arrived (Options.Now)
+	Account   string        // user id of the support account whose credentials authenticated it; "" when none did
 	Method    string        // HTTP method
 	Path      string        // URL path
 	Query     string        // raw query string
@@ -79,8 +97,9 @@ type RequestLog struct {
 
 // Server simulates the X API v2. Create it with New.
 type Server struct {
-	opts Options
-	spec *apiSpec
+	opts     Options
+	accounts []Account // the support accounts, Options' own first; guarded by mu
+	spec     *apiSpec
 
 	mu         sync.Mutex
 	users      map[string]*userRec
@@ -103,11 +122,16 @@ type Server struct {
 	client *http.Client // for webhook deliveries
 }
 
-// New returns a server for the support account described by opts. The
-// support account is added as a user (handle and name SupportHandle).
+// New returns a server for the support accounts described by opts. Each
+// support account is added as a user (handle and name its handle).
 func New(opts Options) (*Server, error) {
 	if opts.SupportUserID == "" || opts.SupportHandle == "" {
 		return nil, fmt.Errorf("xsim: SupportUserID and SupportHandle are required")
+	}
+	accounts := append([]Account{{UserID: opts.SupportUserID, Handle: opts.SupportHandle,
+		AccessToken: opts.AccessToken, AccessTokenSecret: opts.AccessTokenSecret, UserToken: opts.UserToken}}, opts.Accounts...)
+	if err := checkAccounts(accounts); err != nil {
+		return nil, err
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -118,6 +142,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts:       opts,
+		accounts:   accounts,
 		spec:       sp,
 		users:      map[string]*userRec{},
 		tweetIndex: map[string]int{},
@@ -127,8 +152,57 @@ func New(opts Options) (*Server, error) {
 		baseURL:    strings.TrimRight(opts.BaseURL, "/"),
 		client:     &http.Client{Timeout: 10 * time.Second},
 	}
-	s.addUserLocked(User{ID: opts.SupportUserID, Username: opts.SupportHandle, Name: opts.SupportHandle})
+	for _, a := range accounts {
+		s.addUserLocked(User{ID: a.UserID, Username: a.Handle, Name: a.Handle})
+	}
 	return s, nil
+}
+
+// checkAccounts refuses accounts without an id or handle, and two accounts
+// sharing an id, a handle or a token: a request must name one account.
+func checkAccounts(accounts []Account) error {
+	seen := map[string]bool{}
+	for i, a := range accounts {
+		if a.UserID == "" || a.Handle == "" {
+			return fmt.Errorf("xsim: account %d needs a UserID and a Handle", i)
+		}
+		for _, k := range []string{"id " + a.UserID, "handle " + strings.ToLower(a.Handle), "token " + a.AccessToken, "bearer " + a.UserToken} {
+			if strings.HasSuffix(k, " ") {
+				continue // not set
+			}
+			if seen[k] {
+				return fmt.Errorf("xsim: two support accounts share the %s", strings.Fields(k)[0])
+			}
+			seen[k] = true
+		}
+	}
+	return nil
+}
+
+// AddAccount adds a support account, as New does those of Options.
+func (s *Server) AddAccount(a Account) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	accounts := append(slices.Clip(s.accounts), a)
+	if err := checkAccounts(accounts); err != nil {
+		return err
+	}
+	s.accounts = accounts
+	s.addUserLocked(User{ID: a.UserID, Username: a.Handle, Name: a.Handle})
+	return nil
+}
+
+// isSupport reports whether id is one of the support accounts. s.mu must
+// be held.
+func (s *Server) isSupport(id string) bool {
+	return slices.ContainsFunc(s.accounts, func(a Account) bool { return a.UserID == id })
+}
+
+// Accounts returns the support accounts, the one of Options first.
+func (s *Server) Accounts() []Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.accounts)
 }
 
 func (s *Server) now() time.Time { return s.opts.Now() }
@@ -197,6 +271,7 @@ type exchange struct {
 	route    *route
 	now      time.Time
 	origin   string // scheme and host absolute URLs in the answer use
+	me       string // the support account the request authenticated as
 	log      RequestLog
 }
 
@@ -280,7 +355,7 @@ func (s *Server) serve(x *exchange) {
 	x.route = rt
 	b := bucketFor(x.r.Method, rt.Path)
 
-	if err := s.authenticate(x.r, x.body); err != nil {
+	if err := s.authenticate(x); err != nil {
 		s.setRateHeaders(x, b, false)
 		x.log.Violation = "401 Unauthorized: " + err.Error()
 		writeProblem(x.w, http.StatusUnauthorized, "Unauthorized", "Unauthorized")

@@ -121,13 +121,19 @@ func (s *Server) User(id string) (User, bool) {
 }
 
 // CustomerDM injects a direct message from the customer fromUserID to the
-// support account and returns it. An unknown customer is created on the fly.
+// (first) support account and returns it. An unknown customer is created on
+// the fly.
 func (s *Server) CustomerDM(fromUserID, text string) DMEvent {
+	return s.CustomerDMTo(s.opts.SupportUserID, fromUserID, text)
+}
+
+// CustomerDMTo injects a direct message from the customer fromUserID to the
+// support account accountID and returns it.
+func (s *Server) CustomerDMTo(accountID, fromUserID, text string) DMEvent {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.userLocked(fromUserID)
-	ev := s.addDMLocked(fromUserID, s.opts.SupportUserID, text, nil)
-	s.mu.Unlock()
-	return ev
+	return s.addDMLocked(fromUserID, accountID, text, nil)
 }
 
 func (s *Server) addDMLocked(from, to, text string, mediaIDs []string) DMEvent {
@@ -142,14 +148,16 @@ func (s *Server) addDMLocked(from, to, text string, mediaIDs []string) DMEvent {
 		MediaIDs:       mediaIDs,
 	}
 	s.dms = append(s.dms, ev)
-	s.autoDeliverLocked(func() []byte { return s.dmPayloadLocked(ev) })
+	for _, forUser := range s.supportPartiesLocked(ev.RecipientID, ev.SenderID) {
+		s.autoDeliverLocked(func() []byte { return s.dmPayloadLocked(forUser, ev) })
+	}
 	return ev
 }
 
-// CustomerMention injects a tweet by fromUserID mentioning the support
-// account ("@" + SupportHandle is prepended to text when text lacks it),
-// replying to inReplyToTweetID unless that is empty, and returns it. Its
-// conversation id is that of the tweet replied to, or its own id.
+// CustomerMention injects a tweet by fromUserID mentioning a support
+// account ("@" + SupportHandle is prepended to text when text mentions
+// none), replying to inReplyToTweetID unless that is empty, and returns it.
+// Its conversation id is that of the tweet replied to, or its own id.
 func (s *Server) CustomerMention(fromUserID, text, inReplyToTweetID string) Tweet {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -158,7 +166,7 @@ func (s *Server) CustomerMention(fromUserID, text, inReplyToTweetID string) Twee
 
 func (s *Server) customerMentionLocked(fromUserID, text, inReplyToTweetID string, mediaIDs []string) Tweet {
 	s.userLocked(fromUserID)
-	if !s.mentionsUserLocked(Tweet{Text: text}, s.users[s.opts.SupportUserID]) {
+	if !slices.ContainsFunc(s.mentionsLocked(text), func(m mention) bool { return s.isSupport(m.user.ID) }) {
 		text = "@" + s.opts.SupportHandle + " " + text
 	}
 	return s.addTweetLocked(fromUserID, text, inReplyToTweetID, mediaIDs)
@@ -184,7 +192,9 @@ func (s *Server) addTweetLocked(authorID, text, inReplyTo string, mediaIDs []str
 	}
 	s.tweetIndex[t.ID] = len(s.tweets)
 	s.tweets = append(s.tweets, t)
-	s.autoDeliverLocked(func() []byte { return s.tweetPayloadLocked(t) })
+	for _, forUser := range s.tweetPartiesLocked(t) {
+		s.autoDeliverLocked(func() []byte { return s.tweetPayloadLocked(forUser, t) })
+	}
 	return t
 }
 
@@ -196,28 +206,29 @@ func (s *Server) tweetLocked(id string) (Tweet, bool) {
 	return s.tweets[i], true
 }
 
-// DMsTo returns the direct messages the support account sent to userID, in
-// the order they were sent.
+// DMsTo returns the direct messages the support accounts sent to userID,
+// in the order they were sent; SenderID tells which account sent each.
 func (s *Server) DMsTo(userID string) []DMEvent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []DMEvent
 	for _, ev := range s.dms {
-		if ev.SenderID == s.opts.SupportUserID && ev.RecipientID == userID {
+		if s.isSupport(ev.SenderID) && ev.RecipientID == userID {
 			out = append(out, ev)
 		}
 	}
 	return out
 }
 
-// RepliesTo returns the tweets by the support account that reply to
-// tweetID, in the order they were posted.
+// RepliesTo returns the tweets by the support accounts that reply to
+// tweetID, in the order they were posted; AuthorID tells which account
+// posted each.
 func (s *Server) RepliesTo(tweetID string) []Tweet {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Tweet
 	for _, t := range s.tweets {
-		if t.AuthorID == s.opts.SupportUserID && t.InReplyToTweetID == tweetID {
+		if s.isSupport(t.AuthorID) && t.InReplyToTweetID == tweetID {
 			out = append(out, t)
 		}
 	}
@@ -277,6 +288,28 @@ func (s *Server) userByNameLocked(name string) *userRec {
 		}
 	}
 	return nil
+}
+
+// supportPartiesLocked returns the support accounts among ids, once each,
+// in order: the accounts X delivers an event between these users to.
+func (s *Server) supportPartiesLocked(ids ...string) []string {
+	var out []string
+	for _, id := range ids {
+		if s.isSupport(id) && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// tweetPartiesLocked returns the support accounts a tweet concerns, which
+// X delivers it to: its author, those it replies to and those it mentions.
+func (s *Server) tweetPartiesLocked(t Tweet) []string {
+	ids := []string{t.AuthorID, t.InReplyToUserID}
+	for _, m := range s.mentionsLocked(t.Text) {
+		ids = append(ids, m.user.ID)
+	}
+	return s.supportPartiesLocked(ids...)
 }
 
 // mentionsUserLocked reports whether t mentions the user u.

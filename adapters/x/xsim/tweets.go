@@ -41,7 +41,7 @@ func (s *Server) createTweet(x *exchange) {
 		forbidden(x, "Your Tweet text is too long. For more information on how X determines text length see https://github.com/twitter/twitter-text.")
 		return
 	}
-	me := s.opts.SupportUserID
+	me := x.me
 
 	s.mu.Lock()
 	parent := ""
@@ -64,7 +64,7 @@ func (s *Server) createTweet(x *exchange) {
 	if req.Media != nil {
 		photos := 0
 		for _, id := range req.Media.MediaIDs {
-			m, why := s.usableMediaLocked(id, false, x.now)
+			m, why := s.usableMediaLocked(me, id, false, x.now)
 			if why != "" {
 				s.mu.Unlock()
 				invalid(x, "media.media_ids", id, "Your media IDs are invalid: "+why)

@@ -130,15 +130,15 @@ func (s *Server) UploadedMedia(id string) (UploadedMedia, bool) {
 	}, true
 }
 
-// newUploadLocked records a new upload of the support account.
-func (s *Server) newUploadLocked(now time.Time, category, mediaType string, total int64) *mediaRec {
+// newUploadLocked records a new upload of the support account owner.
+func (s *Server) newUploadLocked(owner string, now time.Time, category, mediaType string, total int64) *mediaRec {
 	c := mediaCategories[category]
 	m := &mediaRec{
 		id:          s.nextIDLocked(now),
 		kind:        c.kind,
 		contentType: mediaType,
 		dm:          c.dm,
-		ownerID:     s.opts.SupportUserID,
+		ownerID:     owner,
 		up: &upload{
 			category:   category,
 			totalBytes: total,
@@ -152,10 +152,11 @@ func (s *Server) newUploadLocked(now time.Time, category, mediaType string, tota
 	return m
 }
 
-// uploadLocked returns the upload of the support account with that id.
-func (s *Server) uploadLocked(id string) (*mediaRec, bool) {
+// uploadLocked returns the upload of the support account owner with that
+// id: an account cannot use another's uploads.
+func (s *Server) uploadLocked(owner, id string) (*mediaRec, bool) {
 	m, ok := s.media[id]
-	if !ok || m.up == nil || m.ownerID != s.opts.SupportUserID {
+	if !ok || m.up == nil || m.ownerID != owner {
 		return nil, false
 	}
 	return m, true
@@ -217,7 +218,7 @@ func (s *Server) mediaInitialize(x *exchange) {
 		return
 	}
 	s.mu.Lock()
-	m := s.newUploadLocked(x.now, category, req.MediaType, *req.TotalBytes)
+	m := s.newUploadLocked(x.me, x.now, category, req.MediaType, *req.TotalBytes)
 	s.mu.Unlock()
 	writeJSON(x.w, http.StatusOK, map[string]any{
 		"data": map[string]any{
@@ -237,7 +238,7 @@ func (s *Server) mediaAppend(x *exchange) {
 	id := x.route.params["id"]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, ok := s.uploadLocked(id)
+	m, ok := s.uploadLocked(x.me, id)
 	if !ok {
 		invalid(x, "id", id, "media id ["+id+"] is not an upload of yours")
 		return
@@ -305,7 +306,7 @@ func (s *Server) mediaFinalize(x *exchange) {
 	id := x.route.params["id"]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, ok := s.uploadLocked(id)
+	m, ok := s.uploadLocked(x.me, id)
 	if !ok {
 		invalid(x, "id", id, "media id ["+id+"] is not an upload of yours")
 		return
@@ -333,7 +334,7 @@ func (s *Server) mediaStatus(x *exchange) {
 	id := x.r.URL.Query().Get("media_id")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, ok := s.uploadLocked(id)
+	m, ok := s.uploadLocked(x.me, id)
 	switch {
 	case !ok:
 		invalid(x, "media_id", id, "media_id ["+id+"] is not an upload of yours")
@@ -397,7 +398,7 @@ func (s *Server) mediaUploadOneShot(x *exchange) {
 		return
 	}
 	s.mu.Lock()
-	m := s.newUploadLocked(x.now, category, mediaType, form.size)
+	m := s.newUploadLocked(x.me, x.now, category, mediaType, form.size)
 	if cfg, _, err := image.DecodeConfig(bytes.NewReader(form.head)); err == nil {
 		m.width, m.height = cfg.Width, cfg.Height
 	}
@@ -428,7 +429,7 @@ func (s *Server) mediaMetadata(x *exchange) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, ok := s.uploadLocked(req.ID)
+	m, ok := s.uploadLocked(x.me, req.ID)
 	if !ok {
 		invalid(x, "id", req.ID, "media id ["+req.ID+"] is not an upload of yours")
 		return
@@ -480,11 +481,11 @@ func (s *Server) lookupMedia(x *exchange, param string, keys []string, single bo
 }
 
 // usableMediaLocked checks that the media id can be attached to a DM (dm)
-// or a tweet by the support account: uploaded by it, finalized, processed,
+// or a tweet by the support account owner: uploaded by it, finalized, processed,
 // not expired and of a category for that use. It returns the media or why
 // not.
-func (s *Server) usableMediaLocked(id string, dm bool, now time.Time) (*mediaRec, string) {
-	m, ok := s.uploadLocked(id)
+func (s *Server) usableMediaLocked(owner, id string, dm bool, now time.Time) (*mediaRec, string) {
+	m, ok := s.uploadLocked(owner, id)
 	if !ok {
 		return nil, "media id [" + id + "] is not a media you uploaded"
 	}

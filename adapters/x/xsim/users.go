@@ -7,7 +7,7 @@ import (
 
 // usersMe answers GET /2/users/me: the authenticated (support) account.
 func (s *Server) usersMe(x *exchange) {
-	s.lookupUsers(x, "id", []string{s.opts.SupportUserID}, true, false)
+	s.lookupUsers(x, "id", []string{x.me}, true, false)
 }
 
 // userByID answers GET /2/users/{id}.

@@ -124,9 +124,11 @@ type deliverer struct {
 }
 
 // AutoDeliver makes the server deliver, from now on, every event of the
-// support account to webhookURL, as X's Account Activity API does: DMs and
+// support accounts to webhookURL, as X's Account Activity API does: DMs and
 // mentions injected with CustomerDM and CustomerMention, and the echo of
-// every DM and tweet the support account sends. Deliveries are made in
+// every DM and tweet a support account sends. An event concerning several
+// support accounts (a tweet mentioning two) is delivered once for each,
+// with its for_user_id. Deliveries are made in
 // order, one at a time, in the background (see Flush); a delivery the
 // webhook does not answer with 2xx is recorded as a violation. An empty
 // webhookURL stops automatic deliveries.
@@ -217,14 +219,26 @@ func (s *Server) runDeliveries(webhookURL string) {
 }
 
 // DMWebhookPayload returns the Account Activity event X delivers for the
-// direct message ev (v1.1 shape, with both users).
+// direct message ev (v1.1 shape, with both users) to the support account
+// that received it, or else sent it.
 func (s *Server) DMWebhookPayload(ev DMEvent) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.dmPayloadLocked(ev)
+	return s.dmPayloadLocked(s.forUserLocked(ev.RecipientID, ev.SenderID), ev)
 }
 
-func (s *Server) dmPayloadLocked(ev DMEvent) []byte {
+// forUserLocked returns the first support account among ids, or the first
+// support account when there is none.
+func (s *Server) forUserLocked(ids ...string) string {
+	if p := s.supportPartiesLocked(ids...); len(p) > 0 {
+		return p[0]
+	}
+	return s.opts.SupportUserID
+}
+
+// dmPayloadLocked renders the Account Activity event of ev for the
+// support account forUser.
+func (s *Server) dmPayloadLocked(forUser string, ev DMEvent) []byte {
 	data := map[string]any{
 		"text": ev.Text,
 		"entities": map[string]any{
@@ -246,7 +260,7 @@ func (s *Server) dmPayloadLocked(ev DMEvent) []byte {
 		"message_data": data,
 	}
 	p := map[string]any{
-		"for_user_id": s.opts.SupportUserID,
+		"for_user_id": forUser,
 		"direct_message_events": []any{map[string]any{
 			"type":              "message_create",
 			"id":                ev.ID,
@@ -258,7 +272,7 @@ func (s *Server) dmPayloadLocked(ev DMEvent) []byte {
 			ev.RecipientID: s.dmUserLocked(ev.RecipientID),
 		},
 	}
-	if ev.SenderID == s.opts.SupportUserID {
+	if s.isSupport(ev.SenderID) {
 		// Sent through the API: X names the app.
 		create["source_app_id"] = appID
 		p["apps"] = map[string]any{appID: map[string]any{"id": appID, "name": "xbridge", "url": ""}}
@@ -295,16 +309,19 @@ func (s *Server) tweetCountLocked(id string) int {
 }
 
 // TweetWebhookPayload returns the Account Activity event X delivers for
-// the tweet t (a mention of the support account, or one of its own tweets):
-// a v1.1 tweet in tweet_create_events. As in the real payload, a text over
-// 140 characters is truncated, with the full text in extended_tweet.
+// the tweet t (a mention of a support account, or one of its own tweets)
+// to the first support account it concerns: a v1.1 tweet in
+// tweet_create_events. As in the real payload, a text over 140 characters
+// is truncated, with the full text in extended_tweet.
 func (s *Server) TweetWebhookPayload(t Tweet) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.tweetPayloadLocked(t)
+	return s.tweetPayloadLocked(s.forUserLocked(s.tweetPartiesLocked(t)...), t)
 }
 
-func (s *Server) tweetPayloadLocked(t Tweet) []byte {
+// tweetPayloadLocked renders the Account Activity event of t for the
+// support account forUser.
+func (s *Server) tweetPayloadLocked(forUser string, t Tweet) []byte {
 	author := s.userLocked(t.AuthorID)
 	id, _ := strconv.ParseInt(t.ID, 10, 64)
 	full := []rune(t.Text)
@@ -382,10 +399,10 @@ func (s *Server) tweetPayloadLocked(t Tweet) []byte {
 		tw["extended_entities"] = map[string]any{"media": media}
 	}
 	p := map[string]any{
-		"for_user_id":         s.opts.SupportUserID,
+		"for_user_id":         forUser,
 		"tweet_create_events": []any{tw},
 	}
-	if t.AuthorID != s.opts.SupportUserID {
+	if t.AuthorID != forUser {
 		p["user_has_blocked"] = false
 	}
 	return mustJSON(p)
