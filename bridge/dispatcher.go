@@ -275,29 +275,38 @@ func (d *Dispatcher) attempt(ctx context.Context, it *OutboxItem, snap *Snapshot
 // record writes a batch of outcomes in one transaction; if that fails, one
 // transaction each, so one bad outcome cannot hold back the others.
 func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
-	// Conversations are locked in id order, here as everywhere one
-	// transaction locks several, so concurrent recorders cannot deadlock.
+	// Each transaction first locks the conversations of its items — the
+	// order every transaction takes its locks in: conversations (in id
+	// order, so concurrent recorders cannot deadlock), then outbox items
+	// and messages.
 	slices.SortFunc(batch, func(a, b outcome) int { return cmp.Compare(a.it.ConversationID, b.it.ConversationID) })
 	var delivered []outcome
-	apply := func(tx Tx, o outcome) error {
-		err := d.apply(ctx, tx, o)
-		if ErrorCode(err) == ECONFLICT {
-			return nil // someone else (an echo, a recovery) recorded it first
+	recordTx := func(tx Tx, part []outcome) error {
+		ids := make([]int64, 0, len(part))
+		for _, o := range part {
+			if len(ids) == 0 || ids[len(ids)-1] != o.it.ConversationID {
+				ids = append(ids, o.it.ConversationID)
+			}
 		}
-		return err
-	}
-	err := d.Store.InTx(ctx, func(tx Tx) error {
-		for _, o := range batch {
-			if err := apply(tx, o); err != nil {
+		if err := tx.LockConversations(ctx, ids...); err != nil {
+			return err
+		}
+		for _, o := range part {
+			err := d.apply(ctx, tx, o)
+			if ErrorCode(err) == ECONFLICT {
+				continue // someone else (an echo, a recovery) recorded it first
+			}
+			if err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}
+	err := d.Store.InTx(ctx, func(tx Tx) error { return recordTx(tx, batch) })
 	if err != nil && len(batch) > 1 {
 		d.Logger.Warn("record deliveries as a batch; recording one by one", "err", err, "batch", len(batch))
 		for _, o := range batch {
-			if err := d.Store.InTx(ctx, func(tx Tx) error { return apply(tx, o) }); err != nil {
+			if err := d.Store.InTx(ctx, func(tx Tx) error { return recordTx(tx, []outcome{o}) }); err != nil {
 				d.Logger.Error("record delivery", "outbox_id", o.it.ID, "effect", o.it.Effect, "err", err)
 				continue
 			}
@@ -318,15 +327,11 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 	}
 }
 
-// apply records one outcome inside tx. It first locks the item's
-// conversation — the order every transaction takes its locks in:
-// conversation, then outbox items and messages — then makes the guarded
-// update of the item, so an ECONFLICT leaves nothing half-written.
+// apply records one outcome inside tx, which holds the lock of the item's
+// conversation. The guarded update of the item comes first, so an
+// ECONFLICT leaves nothing half-written.
 func (d *Dispatcher) apply(ctx context.Context, tx Tx, o outcome) error {
 	it := o.it
-	if _, err := tx.Conversation(ctx, it.ConversationID); err != nil {
-		return err
-	}
 	switch {
 	case o.paced > 0:
 		d.observeWait(it.Lane, o.paced)
@@ -492,9 +497,11 @@ func setEscalationThread(ctx context.Context, tx Tx, escID int64, threadID strin
 
 // followUp is state the dispatcher learned while performing an item.
 type followUp struct {
-	threadID      string // EffectCard: the conversation's thread
-	messageChatID string // where the item's message was posted in the thread
-	messageFailed bool   // EffectCard: the opening message could not follow the card
+	threadID string // EffectCard: the conversation's thread
+	// threadRecorded: EffectCard's thread is recorded already.
+	threadRecorded bool
+	messageChatID  string // where the item's message was posted in the thread
+	messageFailed  bool   // EffectCard: the opening message could not follow the card
 }
 
 // customerPost presents a customer's message in the thread.
@@ -558,10 +565,12 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 			f.threadID = id
 			// Agents can answer as soon as the card shows: record its
 			// thread now rather than with the batch, so their first
-			// message finds the conversation. (The batch records it again
-			// if this fails.)
-			if err := d.Store.InTxRelaxed(ctx, func(tx Tx) error { return tx.SetThread(ctx, conv.ID, id) }); err != nil {
+			// message finds the conversation. (The batch records it if
+			// this fails.)
+			if err := d.Store.RecordThread(ctx, conv.ID, id); err != nil {
 				d.Logger.Warn("record thread", "conversation", conv.ID, "err", err)
+			} else {
+				f.threadRecorded = true
 			}
 		}
 		// The message that opened the conversation follows its card. If
@@ -649,8 +658,10 @@ func (d *Dispatcher) finish(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 	}
 	switch it.Effect {
 	case EffectCard:
-		if err := tx.SetThread(ctx, it.ConversationID, f.threadID); err != nil {
-			return nil, err
+		if !f.threadRecorded {
+			if err := tx.SetThread(ctx, it.ConversationID, f.threadID); err != nil {
+				return nil, err
+			}
 		}
 		if f.messageFailed {
 			conv, err := tx.Conversation(ctx, it.ConversationID)

@@ -15,6 +15,10 @@ type Store interface {
 	// they are written again durably later: it does not wait for the
 	// commit to reach the disk (Postgres synchronous_commit off).
 	InTxRelaxed(ctx context.Context, fn func(tx Tx) error) error
+	// RecordThread records the thread of a conversation whose card was
+	// just posted, at once and on its own (one statement, committed); a
+	// conversation that already has a thread keeps it.
+	RecordThread(ctx context.Context, conversationID int64, threadID string) error
 
 	// ClaimOutbox marks up to limit due pending items inflight with a lease
 	// and an incremented attempt count, never two items of one SeqKey, and
@@ -103,6 +107,9 @@ type Tx interface {
 	// LatestConversation finds and locks the newest conversation for this
 	// key and customer, closed or not. Only the newest can be active.
 	LatestConversation(ctx context.Context, account string, kind Kind, key string, customerID int64) (*Conversation, error)
+	// LockConversations locks conversations until the transaction ends;
+	// ids come in ascending order.
+	LockConversations(ctx context.Context, ids ...int64) error
 	ConversationByThread(ctx context.Context, platform, channel, threadID string) (*Conversation, error)
 	// CreateConversation inserts c and sets its ID; ECONFLICT when an
 	// active conversation exists for the same key and customer.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/xbridge/xbridge/bridge"
 )
 
@@ -42,6 +44,25 @@ func (t *tx) Conversation(ctx context.Context, id int64) (*bridge.Conversation, 
 		return nil, lookupErr(err, "conversation", id)
 	}
 	return c, nil
+}
+
+// LockConversations locks conversations until the transaction ends, in
+// one statement. On SQLite the transaction holds the database's write lock
+// already: there is nothing more to lock.
+func (t *tx) LockConversations(ctx context.Context, ids ...int64) error {
+	lock := t.db.dialect.lockRow()
+	args := unique(ids)
+	if len(args) == 0 || lock == "" {
+		return nil
+	}
+	rows, err := queryQ(ctx, t.tx, `SELECT id FROM conversations WHERE id IN (`+marks(len(args))+`) ORDER BY id`+lock, args...)
+	if err != nil {
+		return fmt.Errorf("lock conversations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
 }
 
 const activeConversation = `SELECT ` + conversationColumns + ` FROM conversations
@@ -151,8 +172,18 @@ const setThread = `UPDATE conversations SET chat_thread_id = ? WHERE id = ? AND 
 // SetThread records the chat thread of a conversation whose card was just
 // posted; a conversation that already has a thread keeps it.
 func (t *tx) SetThread(ctx context.Context, conversationID int64, threadID string) error {
-	if _, err := execQ(ctx, t.tx, setThread, threadID, conversationID); err != nil {
-		return t.db.wrap(err, fmt.Sprintf("set thread of conversation %d", conversationID))
+	return t.db.setThread(ctx, t.tx, conversationID, threadID)
+}
+
+// RecordThread is SetThread outside a transaction: one statement that
+// commits on its own.
+func (db *DB) RecordThread(ctx context.Context, conversationID int64, threadID string) error {
+	return db.setThread(ctx, db.pool(), conversationID, threadID)
+}
+
+func (db *DB) setThread(ctx context.Context, e sqlx.ExtContext, conversationID int64, threadID string) error {
+	if _, err := execQ(ctx, e, setThread, threadID, conversationID); err != nil {
+		return db.wrap(err, fmt.Sprintf("set thread of conversation %d", conversationID))
 	}
 	return nil
 }

@@ -80,7 +80,9 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 	return snap, nil
 }
 
-// unique returns the distinct non-zero ids as query arguments.
+// unique returns the distinct non-zero ids as the arguments of an IN list,
+// padded to a power of two by repeating the last: IN lists then come in a
+// few lengths, each one prepared statement, not one per batch size.
 func unique(ids []int64) []any {
 	seen := make(map[int64]bool, len(ids))
 	out := make([]any, 0, len(ids))
@@ -89,6 +91,9 @@ func unique(ids []int64) []any {
 			seen[id] = true
 			out = append(out, id)
 		}
+	}
+	for n := len(out); n > 0 && n&(n-1) != 0; n++ {
+		out = append(out, out[n-1])
 	}
 	return out
 }

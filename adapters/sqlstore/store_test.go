@@ -67,6 +67,7 @@ var suiteTests = []suiteTest{
 	{"TimesRoundTrip", testTimesRoundTrip},
 	{"Snapshot", testSnapshot},
 	{"TargetedUpdates", testTargetedUpdates},
+	{"LockConversations", testLockConversations},
 	{"Prune", testPrune},
 	{"Triage", testTriage},
 	{"SLA", testSLA},
@@ -404,6 +405,63 @@ func testTargetedUpdates(t *testing.T, db *sqlstore.DB) {
 		wantCode(t, tx.SetMessageChatID(ctx, msg.ID+100, "M9"), bridge.ENOTFOUND)
 		return nil
 	})
+	// RecordThread is SetThread on its own, outside a transaction.
+	other := newConversation(addCustomer(t, db, "43"), "dm-2")
+	other.ChatThreadID = ""
+	inTx(t, db, func(tx bridge.Tx) error { return tx.CreateConversation(ctx, other) })
+	for _, th := range []string{"T3", "T4"} {
+		if err := db.RecordThread(ctx, other.ID, th); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inTx(t, db, func(tx bridge.Tx) error {
+		c, err := tx.Conversation(ctx, other.ID)
+		if err == nil {
+			mustEqual(t, "recorded thread", c.ChatThreadID, "T3")
+		}
+		return err
+	})
+}
+
+// testLockConversations: a transaction that locks conversations another
+// holds waits for it, then sees what it committed.
+func testLockConversations(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	a := addConversation(t, db, addCustomer(t, db, "41"), "dm-a")
+	b := addConversation(t, db, addCustomer(t, db, "42"), "dm-b")
+	locked := make(chan struct{})
+	seen := make(chan bridge.Priority, 1)
+	go func() {
+		<-locked
+		err := db.InTx(ctx, func(tx bridge.Tx) error {
+			if err := tx.LockConversations(ctx, b.ID); err != nil {
+				return err
+			}
+			c, err := tx.Conversation(ctx, b.ID)
+			if err == nil {
+				seen <- c.Priority
+			}
+			return err
+		})
+		if err != nil {
+			t.Error(err)
+			seen <- ""
+		}
+	}()
+	inTx(t, db, func(tx bridge.Tx) error {
+		if err := tx.LockConversations(ctx, a.ID, b.ID); err != nil {
+			return err
+		}
+		close(locked)
+		time.Sleep(100 * time.Millisecond) // the other transaction waits meanwhile
+		c, err := tx.Conversation(ctx, b.ID)
+		if err != nil {
+			return err
+		}
+		c.Priority = bridge.PriorityUrgent
+		return tx.UpdateConversation(ctx, c)
+	})
+	mustEqual(t, "priority seen after the lock", <-seen, bridge.PriorityUrgent)
 }
 
 func testPrune(t *testing.T, db *sqlstore.DB) {
