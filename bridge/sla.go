@@ -232,6 +232,7 @@ func (s *Service) updateSLA(ctx context.Context, tx Tx, conv *Conversation, chan
 	}
 	p := s.SLA.policy(conv)
 	changed := false
+	var started []*SLATarget // inserted together at the end
 	start := func(m Metric) error {
 		if live[m] != nil || p.budget(m) <= 0 {
 			return nil
@@ -241,7 +242,8 @@ func (s *Service) updateSLA(ctx context.Context, tx Tx, conv *Conversation, chan
 		s.SLA.schedule(t, p)
 		live[m] = t
 		changed = true
-		return tx.InsertTarget(ctx, t)
+		started = append(started, t)
+		return nil
 	}
 	end := func(m Metric, state TargetState) error {
 		t := live[m]
@@ -315,6 +317,7 @@ func (s *Service) updateSLA(ctx context.Context, tx Tx, conv *Conversation, chan
 			}
 		}
 	}
+	errs = append(errs, tx.InsertTargets(ctx, started...))
 	for _, err := range errs {
 		if err != nil {
 			return false, err

@@ -168,9 +168,9 @@ type Tx interface {
 
 	// Targets lists a conversation's SLA targets in id order.
 	Targets(ctx context.Context, conversationID int64) ([]*SLATarget, error)
-	// InsertTarget inserts t and sets its ID; ECONFLICT when the
-	// conversation already has that metric's cycle.
-	InsertTarget(ctx context.Context, t *SLATarget) error
+	// InsertTargets inserts targets and sets their IDs; ECONFLICT when a
+	// conversation already has one's metric cycle.
+	InsertTargets(ctx context.Context, ts ...*SLATarget) error
 	UpdateTarget(ctx context.Context, t *SLATarget) error
 	// LockTarget reads a target and locks it until the transaction ends.
 	LockTarget(ctx context.Context, id int64) (*SLATarget, error)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -68,26 +69,67 @@ func (t *tx) Targets(ctx context.Context, conversationID int64) ([]*bridge.SLATa
 	return ts, nil
 }
 
-const insertTarget = `INSERT INTO sla_targets (conversation_id, metric, cycle, state, budget, elapsed, segment_start,
+const (
+	insertTargetsHead = `INSERT INTO sla_targets (conversation_id, metric, cycle, state, budget, elapsed, segment_start,
 	started_at, warn_at, due_at, next_check, breached, alerts, ended_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES `
+	insertTargetRow   = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertTargetsTail = `
 ON CONFLICT (conversation_id, metric, cycle) DO NOTHING
-RETURNING id`
+RETURNING id, conversation_id, metric, cycle`
+)
 
-// InsertTarget inserts an SLA target; a cycle the conversation already has
-// is ECONFLICT (and leaves the transaction usable).
-func (t *tx) InsertTarget(ctx context.Context, s *bridge.SLATarget) error {
-	err := queryRowQ(ctx, t.tx, insertTarget, s.ConversationID, s.Metric, s.Cycle, s.State,
-		s.Budget.Microseconds(), s.Elapsed.Microseconds(), micros(s.SegmentStart), micros(s.StartedAt),
-		micros(s.WarnAt), micros(s.DueAt), micros(s.NextCheck), s.Breached, s.Alerts, micros(s.EndedAt), micros(s.UpdatedAt),
-	).Scan(&s.ID)
-	switch {
-	case err == nil:
+// InsertTargets inserts SLA targets in one statement, setting their IDs; a
+// cycle a conversation already has is ECONFLICT, and leaves the transaction
+// usable.
+func (t *tx) InsertTargets(ctx context.Context, ts ...*bridge.SLATarget) error {
+	if len(ts) == 0 {
 		return nil
-	case isNoRows(err):
-		return bridge.Errorf(bridge.ECONFLICT, "conversation %d already has %s cycle %d", s.ConversationID, s.Metric, s.Cycle)
 	}
-	return t.db.wrap(err, "insert SLA target")
+	type key struct {
+		conv   int64
+		metric bridge.Metric
+		cycle  int
+	}
+	byKey := make(map[key]*bridge.SLATarget, len(ts))
+	args := make([]any, 0, 15*len(ts))
+	for _, s := range ts {
+		byKey[key{s.ConversationID, s.Metric, s.Cycle}] = s
+		args = append(args, s.ConversationID, s.Metric, s.Cycle, s.State,
+			s.Budget.Microseconds(), s.Elapsed.Microseconds(), micros(s.SegmentStart), micros(s.StartedAt),
+			micros(s.WarnAt), micros(s.DueAt), micros(s.NextCheck), s.Breached, s.Alerts, micros(s.EndedAt), micros(s.UpdatedAt))
+	}
+	q := insertTargetsHead + insertTargetRow + strings.Repeat(",\n"+insertTargetRow, len(ts)-1) + insertTargetsTail
+	rows, err := queryQ(ctx, t.tx, q, args...)
+	if err != nil {
+		return t.db.wrap(err, "insert SLA targets")
+	}
+	defer rows.Close()
+	inserted := 0
+	for rows.Next() {
+		var (
+			id int64
+			k  key
+		)
+		if err := rows.Scan(&id, &k.conv, &k.metric, &k.cycle); err != nil {
+			return fmt.Errorf("insert SLA targets: %w", err)
+		}
+		if s, ok := byKey[k]; ok {
+			s.ID = id
+			inserted++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return t.db.wrap(err, "insert SLA targets")
+	}
+	if inserted < len(ts) {
+		for _, s := range ts {
+			if s.ID == 0 {
+				return bridge.Errorf(bridge.ECONFLICT, "conversation %d already has %s cycle %d", s.ConversationID, s.Metric, s.Cycle)
+			}
+		}
+	}
+	return nil
 }
 
 const updateTarget = `UPDATE sla_targets SET state = ?, budget = ?, elapsed = ?, segment_start = ?, warn_at = ?,

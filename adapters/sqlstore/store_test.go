@@ -129,13 +129,22 @@ func testSLA(t *testing.T, db *sqlstore.DB) {
 	res := mk(bridge.MetricResolution, 1, bridge.TargetBreached, 5*time.Minute)
 	done := mk(bridge.MetricNextResponse, 1, bridge.TargetAchieved, 0)
 	inTx(t, db, func(tx bridge.Tx) error {
-		for _, tg := range []*bridge.SLATarget{first, res, done} {
-			if err := tx.InsertTarget(ctx, tg); err != nil {
-				return err
-			}
+		if err := tx.InsertTargets(ctx, first, res); err != nil {
+			return err
 		}
-		err := tx.InsertTarget(ctx, mk(bridge.MetricFirstResponse, 1, bridge.TargetRunning, 0))
-		wantCode(t, err, bridge.ECONFLICT)
+		if err := tx.InsertTargets(ctx, done); err != nil {
+			return err
+		}
+		// A cycle the conversation has is a conflict, and the transaction
+		// stays usable.
+		again := mk(bridge.MetricFirstResponse, 1, bridge.TargetRunning, 0)
+		wantCode(t, tx.InsertTargets(ctx, again), bridge.ECONFLICT)
+		ts, err := tx.Targets(ctx, conv.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "targets after the conflict", len(ts), 3)
+		mustEqual(t, "ids set", first.ID != 0 && res.ID != 0 && done.ID != 0 && first.ID != res.ID, true)
 		return nil
 	})
 	due, err := db.DueTargets(ctx, t0.Add(12*time.Minute), 10)
@@ -190,7 +199,7 @@ func testWaitingCustomers(t *testing.T, db *sqlstore.DB) {
 			for i := range targets {
 				tg := targets[i]
 				tg.ConversationID, tg.Cycle, tg.StartedAt, tg.UpdatedAt = conv.ID, 1, t0, t0
-				if err := tx.InsertTarget(ctx, &tg); err != nil {
+				if err := tx.InsertTargets(ctx, &tg); err != nil {
 					return err
 				}
 			}
