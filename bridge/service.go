@@ -51,6 +51,8 @@ type Service struct {
 	Wake func()
 	// Observe, when set, counts events.
 	Observe Observer
+
+	intake intake
 }
 
 // Observer receives counts for metrics. Implementations must be fast and
@@ -96,40 +98,40 @@ func (s *Service) observeIgnored(platform, reason string) {
 	}
 }
 
-// HandleInbound records a DM or mention from X.
+// HandleInbound records a DM or mention from X. Concurrent calls share
+// transactions (see intake); each returns once its event is committed.
 func (s *Service) HandleInbound(ctx context.Context, ev InboundMessage) (Outcome, error) {
 	if ev.EventID == "" || ev.Account == "" || ev.Sender.ID == "" {
 		return "", Errorf(EINVALID, "inbound event lacks an id, account or sender")
 	}
-	var out Outcome
-	err := s.inTx(ctx, func(tx Tx) error {
-		if ev.Sender.ID == ev.Account {
-			var err error
-			out, err = s.ownEcho(ctx, tx, ev)
-			return err
-		}
-		fresh, err := tx.MarkSeen(ctx, "x", ev.EventID)
-		if err != nil {
-			return err
-		}
-		if !fresh {
-			out = OutcomeDuplicate
-			return nil
-		}
-		out = OutcomeStored
-		return s.recordInbound(ctx, tx, ev)
-	})
-	if err != nil {
-		return "", fmt.Errorf("inbound x event %s: %w", ev.EventID, err)
+	c := &inboundCall{ev: ev, done: make(chan struct{}), lead: make(chan struct{})}
+	s.intake.do(c, func(batch []*inboundCall) { s.writeInbound(ctx, batch) })
+	if c.err != nil {
+		return "", fmt.Errorf("inbound x event %s: %w", ev.EventID, c.err)
 	}
 	if s.Observe != nil {
-		if out == OutcomeStored {
+		if c.out == OutcomeStored {
 			s.Observe.Inbound("x", string(ev.Kind))
 		} else {
-			s.observeIgnored("x", string(out))
+			s.observeIgnored("x", string(c.out))
 		}
 	}
-	return out, nil
+	return c.out, nil
+}
+
+// inbound records one inbound event in tx.
+func (s *Service) inbound(ctx context.Context, tx Tx, ev InboundMessage) (Outcome, error) {
+	if ev.Sender.ID == ev.Account {
+		return s.ownEcho(ctx, tx, ev)
+	}
+	fresh, err := tx.MarkSeen(ctx, "x", ev.EventID)
+	if err != nil {
+		return "", err
+	}
+	if !fresh {
+		return OutcomeDuplicate, nil
+	}
+	return OutcomeStored, s.recordInbound(ctx, tx, ev)
 }
 
 func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) error {

@@ -1,0 +1,161 @@
+package bridge_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/xbridge/xbridge/bridge"
+)
+
+// gatedStore holds the first transaction until released, counts
+// transactions, and fails the recording of one event id.
+type gatedStore struct {
+	bridge.Store
+	gate    chan struct{}
+	once    sync.Once
+	txs     atomic.Int64
+	badID   string
+	entered chan struct{}
+}
+
+func (s *gatedStore) InTx(ctx context.Context, fn func(tx bridge.Tx) error) error {
+	s.txs.Add(1)
+	s.once.Do(func() {
+		close(s.entered)
+		<-s.gate
+	})
+	return s.Store.InTx(ctx, func(tx bridge.Tx) error { return fn(failingTx{Tx: tx, badID: s.badID}) })
+}
+
+type failingTx struct {
+	bridge.Tx
+	badID string
+}
+
+func (t failingTx) MarkSeen(ctx context.Context, source, id string) (bool, error) {
+	if id == t.badID {
+		return false, bridge.Errorf(bridge.EINTERNAL, "disk on fire")
+	}
+	return t.Tx.MarkSeen(ctx, source, id)
+}
+
+// Events arriving while a transaction is being written share the next one;
+// each caller still gets its own outcome, a duplicate in the same batch is
+// a duplicate, and an event that fails fails alone.
+func TestInboundEventsShareTransactions(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	gs := &gatedStore{Store: h.store, gate: make(chan struct{}), badID: "bad", entered: make(chan struct{})}
+	h.svc.Store = gs
+
+	ev := func(id, from string) bridge.InboundMessage {
+		return bridge.InboundMessage{EventID: id, Account: "1000", Kind: bridge.KindDM, ConversationKey: "1000-" + from,
+			Sender: customer(from), RecipientID: "1000", Text: "hello " + id, CreatedAt: h.clock.Now()}
+	}
+	type result struct {
+		id  string
+		out bridge.Outcome
+		err error
+	}
+	results := make(chan result, 64)
+	var wg sync.WaitGroup
+	var started atomic.Int64
+	send := func(e bridge.InboundMessage) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			started.Add(1)
+			out, err := h.svc.HandleInbound(h.ctx, e)
+			results <- result{e.EventID, out, err}
+		}()
+	}
+	// The first event's transaction is held while the others arrive.
+	send(ev("e0", "900"))
+	<-gs.entered
+	const n = 30
+	for i := 1; i <= n; i++ {
+		send(ev(fmt.Sprintf("e%d", i), fmt.Sprint(900+i)))
+	}
+	for range 3 {
+		send(ev("dup", "950"))
+	}
+	send(ev("bad", "960"))
+	for started.Load() < n+5 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // all of them wait in the queue
+	close(gs.gate)
+	wg.Wait()
+	close(results)
+
+	stored, dups := 0, 0
+	for r := range results {
+		switch {
+		case r.id == "bad":
+			if bridge.ErrorCode(r.err) != bridge.EINTERNAL {
+				t.Errorf("the failing event: %v, %v; want its own internal error", r.out, r.err)
+			}
+		case r.err != nil:
+			t.Errorf("event %s failed with its batch: %v", r.id, r.err)
+		case r.out == bridge.OutcomeStored:
+			stored++
+		case r.out == bridge.OutcomeDuplicate && r.id == "dup":
+			dups++
+		default:
+			t.Errorf("event %s: outcome %v", r.id, r.out)
+		}
+	}
+	if stored != n+2 || dups != 2 {
+		t.Errorf("stored %d, duplicates %d; want %d and 2", stored, dups, n+2)
+	}
+	// The held transaction, the batch of everything that waited (which
+	// failed on the bad event), then each of those on its own.
+	if got, want := gs.txs.Load(), int64(2+n+4); got != want {
+		t.Errorf("%d transactions, want %d", got, want)
+	}
+	h.drain()
+	if got := len(h.chat.cards); got != n+2 {
+		t.Errorf("%d cards posted, want %d", got, n+2)
+	}
+}
+
+// Without a failure, a busy intake commits once per batch.
+func TestInboundBatchCommitsOnce(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	gs := &gatedStore{Store: h.store, gate: make(chan struct{}), entered: make(chan struct{})}
+	h.svc.Store = gs
+	var wg sync.WaitGroup
+	var started atomic.Int64
+	send := func(i int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			started.Add(1)
+			from := fmt.Sprint(700 + i)
+			ev := bridge.InboundMessage{EventID: fmt.Sprintf("b%d", i), Account: "1000", Kind: bridge.KindDM,
+				ConversationKey: "1000-" + from, Sender: customer(from), RecipientID: "1000", Text: "hi", CreatedAt: h.clock.Now()}
+			if out, err := h.svc.HandleInbound(h.ctx, ev); err != nil || out != bridge.OutcomeStored {
+				t.Errorf("event %d: %v, %v", i, out, err)
+			}
+		}()
+	}
+	send(0)
+	<-gs.entered
+	for i := 1; i <= 20; i++ {
+		send(i)
+	}
+	for started.Load() < 21 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(gs.gate)
+	wg.Wait()
+	if got := gs.txs.Load(); got != 2 {
+		t.Errorf("%d transactions for 21 events arriving together, want 2", got)
+	}
+}
