@@ -20,28 +20,6 @@ type Escalations struct {
 	OnCall   string // mention of the engineering on-call group, in that platform's markup
 }
 
-// SavedReply is a named reply template. Its text may use {customer},
-// {handle}, {ticket}, {agent} and {due} (when the conversation's next SLA
-// target is due, in the calendar's zone).
-type SavedReply struct {
-	Name string
-	Text string
-	// ByLanguage holds translations by language code; the conversation's
-	// language picks one, else Text is sent, else the English one.
-	ByLanguage map[string]string
-}
-
-// textFor picks the template for a conversation's language.
-func (r *SavedReply) textFor(lang string) string {
-	if t, ok := r.ByLanguage[lang]; ok && t != "" {
-		return t
-	}
-	if r.Text != "" {
-		return r.Text
-	}
-	return r.ByLanguage["en"]
-}
-
 // act runs fn on the conversation an action names, inside one transaction,
 // after deduplicating the action's event.
 func (s *Service) act(ctx context.Context, a Action, fn func(tx Tx, conv *Conversation, esc *Escalation) error) error {
@@ -372,14 +350,16 @@ func (s *Service) Note(ctx context.Context, a Action, text string) error {
 // for engineers, and for channels where plain messages stay internal.
 func (s *Service) Reply(ctx context.Context, a Action, text string) error {
 	return s.act(ctx, a, func(tx Tx, conv *Conversation, _ *Escalation) error {
-		return s.reply(ctx, tx, conv, a, text)
+		_, err := s.reply(ctx, tx, conv, a, text)
+		return err
 	})
 }
 
 // reply records an outbound message and schedules it after the send
 // delay. When the action was typed in the thread, its chat message gets
-// the delivery marks; otherwise the thread is told what is being sent.
-func (s *Service) reply(ctx context.Context, tx Tx, conv *Conversation, a Action, text string) error {
+// the delivery marks; otherwise the bridge posts what is being sent in the
+// thread (PostReply), and that post gets them.
+func (s *Service) reply(ctx context.Context, tx Tx, conv *Conversation, a Action, text string) (*Message, error) {
 	inThread := a.MessageID != "" && a.ThreadID == conv.ChatThreadID
 	m := ChatMessage{Platform: a.Platform, Channel: conv.ChatChannel, ThreadID: conv.ChatThreadID,
 		UserID: a.ID, UserName: a.Label(), Text: text}
@@ -388,10 +368,13 @@ func (s *Service) reply(ctx context.Context, tx Tx, conv *Conversation, a Action
 	}
 	msg, err := s.recordReply(ctx, tx, conv, m)
 	if err != nil || inThread || msg.Delivery != DeliveryScheduled {
-		return err
+		return msg, err
 	}
-	return tx.Enqueue(ctx, s.notice(conv, fmt.Sprintf("reply:%d", msg.ID), PostNotice,
-		fmt.Sprintf("%s is sending the customer: %s", a.Label(), text)))
+	// The ⏳ follows the post in the thread's delivery order, so it finds
+	// the post's chat id; so do the marks of the send.
+	post := s.chatItem(conv, EffectPost, fmt.Sprintf("reply:%d", msg.ID), msg.ID,
+		Payload{Kind: PostReply, Text: fmt.Sprintf("%s is sending the customer: %s", a.Label(), text)})
+	return msg, tx.Enqueue(ctx, post, s.mark(conv, msg, ReactionWaiting, true, "send"))
 }
 
 // sendFromBridge sends text to the customer on the bridge's behalf (a
@@ -560,77 +543,6 @@ func (s *Service) SetAvailable(ctx context.Context, a Action, on bool) error {
 		ag.Name, ag.Available = a.Label(), on
 		return tx.UpsertAgent(ctx, ag)
 	})
-}
-
-// SavedReplyNames lists the saved replies.
-func (s *Service) SavedReplyNames() []string {
-	names := make([]string, 0, len(s.SavedReplies))
-	for _, r := range s.SavedReplies {
-		names = append(names, r.Name)
-	}
-	return names
-}
-
-// ReplyWith sends a saved reply to the customer (through the send delay,
-// so the agent can still delete it) and returns the text being sent.
-func (s *Service) ReplyWith(ctx context.Context, a Action, name string) (string, error) {
-	var tmpl *SavedReply
-	for i := range s.SavedReplies {
-		if strings.EqualFold(s.SavedReplies[i].Name, name) {
-			tmpl = &s.SavedReplies[i]
-		}
-	}
-	if tmpl == nil {
-		return "", Errorf(EINVALID, "There is no saved reply `%s` (saved replies: %s).", name, orNone(strings.Join(s.SavedReplyNames(), ", ")))
-	}
-	var text string
-	err := s.act(ctx, a, func(tx Tx, conv *Conversation, _ *Escalation) error {
-		cust, err := tx.Customer(ctx, conv.CustomerID)
-		if err != nil {
-			return err
-		}
-		due, err := s.nextDue(ctx, tx, conv)
-		if err != nil {
-			return err
-		}
-		text = strings.NewReplacer("{customer}", cust.DisplayName(), "{handle}", "@"+cust.Handle,
-			"{ticket}", conv.Ticket(), "{agent}", a.Label(), "{due}", due).Replace(tmpl.textFor(conv.Language))
-		a.MessageID = "" // the command's message is not the reply
-		return s.reply(ctx, tx, conv, a, text)
-	})
-	return text, err
-}
-
-// nextDue says when the conversation's soonest live SLA target is due, the
-// way a customer reads it: "14:30 CET" today, "Monday 09:15 CET" later;
-// "soon" when nothing is running.
-func (s *Service) nextDue(ctx context.Context, tx Tx, conv *Conversation) (string, error) {
-	soon := map[bool]string{false: "soon", true: "尽快"}[conv.Language == "zh"]
-	if s.SLA == nil {
-		return soon, nil
-	}
-	targets, err := tx.Targets(ctx, conv.ID)
-	if err != nil {
-		return "", err
-	}
-	var due time.Time
-	for _, t := range targets {
-		if t.State.Due() && !t.DueAt.IsZero() && (due.IsZero() || t.DueAt.Before(due)) {
-			due = t.DueAt
-		}
-	}
-	if due.IsZero() {
-		return soon, nil
-	}
-	loc := time.UTC
-	if s.SLA.Calendar != nil && s.SLA.Calendar.Location != nil {
-		loc = s.SLA.Calendar.Location
-	}
-	due, now := due.In(loc), s.now().In(loc)
-	if y, m, d := due.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
-		return due.Format("15:04 MST"), nil
-	}
-	return due.Format("Monday 15:04 MST"), nil
 }
 
 // escItem builds an effect in an escalation's thread.

@@ -675,7 +675,7 @@ func (d *Dispatcher) finish(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 	default:
 		return nil, nil
 	}
-	if it.MessageID != 0 && f.messageChatID != "" && (it.Effect == EffectCard || it.Payload.Kind == PostCustomer) {
+	if it.MessageID != 0 && f.messageChatID != "" && (it.Effect == EffectCard || it.Payload.Kind == PostCustomer || it.Payload.Kind == PostReply) {
 		return nil, tx.SetMessageChatID(ctx, it.MessageID, f.messageChatID)
 	}
 	return nil, nil

@@ -183,6 +183,7 @@ type recChat struct {
 	escalations []recEscalation
 	updates     []bridge.Card
 	posts       map[string][]bridge.Post // by thread
+	postIDs     map[string][]string      // by thread, beside posts
 	reactions   map[string]map[bridge.Reaction]bool
 	fail        []error // errors for the next calls
 	deleted     []string
@@ -202,7 +203,8 @@ type recCard struct {
 }
 
 func newRecChat() *recChat {
-	return &recChat{posts: map[string][]bridge.Post{}, reactions: map[string]map[bridge.Reaction]bool{}}
+	return &recChat{posts: map[string][]bridge.Post{}, postIDs: map[string][]string{},
+		reactions: map[string]map[bridge.Reaction]bool{}}
 }
 
 func (c *recChat) newID(prefix string) string {
@@ -251,6 +253,7 @@ func (c *recChat) Post(_ context.Context, channel, threadID string, p bridge.Pos
 	id := c.newID("P")
 	c.mu.Lock()
 	c.posts[threadID] = append(c.posts[threadID], p)
+	c.postIDs[threadID] = append(c.postIDs[threadID], id)
 	onPost := c.onPost
 	c.mu.Unlock()
 	if onPost != nil {
@@ -308,6 +311,18 @@ func (c *recChat) thread(id string) []bridge.Post {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]bridge.Post(nil), c.posts[id]...)
+}
+
+// postsOf returns the posts of a kind in a thread, with their ids.
+func (c *recChat) postsOf(thread string, kind bridge.PostKind) (posts []bridge.Post, ids []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, p := range c.posts[thread] {
+		if p.Kind == kind {
+			posts, ids = append(posts, p), append(ids, c.postIDs[thread][i])
+		}
+	}
+	return posts, ids
 }
 
 func (c *recChat) marks(msgID string) []bridge.Reaction {

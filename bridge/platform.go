@@ -135,6 +135,10 @@ const (
 	PostCustomer PostKind = "customer" // a customer's message, shown as the customer
 	PostNotice   PostKind = "notice"   // a status line from the bridge
 	PostWarning  PostKind = "warning"  // something an agent must act on
+	// PostReply is an agent's reply to the customer posted by the bridge
+	// on their behalf (a saved reply, `reply` from outside the thread);
+	// it gets the reply's delivery marks.
+	PostReply PostKind = "reply"
 )
 
 // Button is an action offered on a post.

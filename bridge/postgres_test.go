@@ -52,6 +52,9 @@ func TestDomainOnPostgres(t *testing.T) {
 		"ReadReceiptsBothWays":                           TestReadReceiptsBothWays,
 		"CustomerReadReceiptMarksTheReplySeen":           TestCustomerReadReceiptMarksTheReplySeen,
 		"TypingShowsBrieflyAndThrottled":                 TestTypingShowsBrieflyAndThrottled,
+		"SavedReplyPreviewSendsNothingUntilSend":         TestSavedReplyPreviewSendsNothingUntilSend,
+		"SavedReplyPreviewCancelSendsNothing":            TestSavedReplyPreviewCancelSendsNothing,
+		"SavedReplyDoubleClickSendsOnce":                 TestSavedReplyDoubleClickSendsOnce,
 	} {
 		t.Run(name, test)
 	}

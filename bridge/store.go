@@ -51,8 +51,9 @@ type Store interface {
 	TierStats(ctx context.Context, since time.Time) (TierStats, error)
 
 	// Prune deletes finished outbox items (done, cancelled, failed) last
-	// updated before outboxBefore and inbound event ids seen before
-	// seenBefore, returning how many rows went.
+	// updated before outboxBefore, reply previews made before it, and
+	// inbound event ids seen before seenBefore, returning how many rows
+	// went.
 	Prune(ctx context.Context, outboxBefore, seenBefore time.Time) (int64, error)
 
 	Ping(ctx context.Context) error
@@ -183,6 +184,15 @@ type Tx interface {
 	WaitingCustomers(ctx context.Context, exceptID int64, limit int) (int, error)
 	// TargetsSince lists targets started at or after since, for reports.
 	TargetsSince(ctx context.Context, since time.Time) ([]*SLATarget, error)
+
+	// Saved replies.
+
+	// InsertPreview inserts p and sets its ID.
+	InsertPreview(ctx context.Context, p *ReplyPreview) error
+	Preview(ctx context.Context, id int64) (*ReplyPreview, error)
+	// UpdatePreview writes p back if it is still in fromState, else
+	// returns ECONFLICT.
+	UpdatePreview(ctx context.Context, p *ReplyPreview, fromState PreviewState) error
 
 	Cursor(ctx context.Context, name string) (string, error)
 	SetCursor(ctx context.Context, name, value string) error

@@ -149,17 +149,22 @@ func builtins(p *Processor) []*Command {
 		},
 		{
 			Name: "reply-with", Params: []Param{{Name: "saved-reply", Kind: ArgWord}},
-			Summary: "Send a saved reply to the customer.",
-			Help:    "`replies` lists the saved replies. Quote a name with spaces.",
+			Summary: "Send a saved reply to the customer, after a preview.",
+			Help: "You see the reply as the customer will, with Send and Cancel buttons; nothing goes out until you click Send. " +
+				"`replies` lists the saved replies. Quote a name with spaces.",
 			Example: "refund-policy", Roles: agents, NeedsConversation: true,
 			Run: func(ctx context.Context, ex Executor, inv Invocation, args []string) (Reply, error) {
-				preview, err := ex.ReplyWith(ctx, inv, args[0])
-				if err != nil {
+				pv, err := ex.ReplyWith(ctx, inv, args[0])
+				if err != nil || pv == nil {
 					return Reply{}, err
 				}
-				return ephemeral(fmt.Sprintf("Sending saved reply `%s` to %s:\n%s", args[0], ticketLabel(inv), blockquote(preview))), nil
+				return previewReply(pv), nil
 			},
 		},
+		previewCommand(previewSend, "Send a saved reply's preview (its Send button).",
+			Executor.SendPreview, "Sent saved reply `%s` to %s; its delivery shows in the thread."),
+		previewCommand(previewCancel, "Drop a saved reply's preview (its Cancel button).",
+			Executor.CancelPreview, "Cancelled saved reply `%s` for %s: nothing was sent."),
 		{
 			Name: "replies", Summary: "List the saved replies.",
 			Roles: agents,

@@ -91,7 +91,33 @@ type Reply struct {
 	// executor (a usage error, a missing role). Adapters use it to stay
 	// silent where a reaction fell outside a ticket thread.
 	Refused string
+	// Buttons are offered under the text, to the caller only (a preview's
+	// Send and Cancel). Each runs its Command when clicked.
+	Buttons []Button
+	// Replace asks the adapter to put the reply in place of the message
+	// whose button ran the command (the preview Send answered), without
+	// that message's buttons; adapters that cannot show it anew instead.
+	Replace bool
 }
+
+// Button is a button offered with a Reply. Adapters give it the action id
+// ButtonAction(Command), so that a click comes back as that command, run
+// with SourceButton by the person who clicked.
+type Button struct {
+	Label   string
+	Command string // command text, e.g. "preview-send 17"
+	Style   ButtonStyle
+}
+
+// ButtonStyle is how a button looks.
+type ButtonStyle string
+
+// Button styles, which adapters map onto their platform's.
+const (
+	ButtonDefault ButtonStyle = ""
+	ButtonPrimary ButtonStyle = "primary" // the action the message is about
+	ButtonDanger  ButtonStyle = "danger"
+)
 
 // Handler runs a parsed command. args satisfy the command's Params (see
 // Param); inv.ConversationID is set when the command needs a conversation.
@@ -114,7 +140,11 @@ type Command struct {
 	// NeedsConversation: the command acts on one conversation, so outside a
 	// thread it needs a ticket reference.
 	NeedsConversation bool
-	Run               Handler
+	// Hidden commands are run by the buttons of replies (a preview's Send)
+	// rather than typed: help and the platforms' slash menus leave them
+	// out.
+	Hidden bool
+	Run    Handler
 }
 
 // Usage is the command's synopsis without a prefix, e.g.

@@ -50,9 +50,16 @@ type Executor interface {
 	Resolve(ctx context.Context, inv Invocation, text string) error
 	// Status describes the conversation for the caller.
 	Status(ctx context.Context, inv Invocation) (string, error)
-	// ReplyWith sends the saved reply called name to the customer and
-	// returns the text that will be sent.
-	ReplyWith(ctx context.Context, inv Invocation, name string) (preview string, err error)
+	// ReplyWith renders the saved reply called name for the conversation
+	// as a preview for the caller alone; nothing is sent until SendPreview.
+	// It returns nil when the invocation's event was handled before.
+	ReplyWith(ctx context.Context, inv Invocation, name string) (*bridge.ReplyPreview, error)
+	// SendPreview sends a preview of the caller's to the customer, once:
+	// a preview already sent comes back with State bridge.PreviewSent and
+	// nothing is sent again.
+	SendPreview(ctx context.Context, inv Invocation, id int64) (*bridge.ReplyPreview, error)
+	// CancelPreview drops a preview of the caller's; nothing is sent.
+	CancelPreview(ctx context.Context, inv Invocation, id int64) (*bridge.ReplyPreview, error)
 	// SavedReplies lists the names of the saved replies.
 	SavedReplies(ctx context.Context, inv Invocation) ([]string, error)
 	// SetAvailable marks the actor as taking new conversations, or not.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -85,8 +86,27 @@ func (f *fakeExecutor) Resolve(_ context.Context, inv Invocation, text string) e
 func (f *fakeExecutor) Status(_ context.Context, inv Invocation) (string, error) {
 	return f.StatusText, f.record("Status", inv)
 }
-func (f *fakeExecutor) ReplyWith(_ context.Context, inv Invocation, name string) (string, error) {
-	return f.Preview, f.record("ReplyWith", inv, name)
+func (f *fakeExecutor) ReplyWith(_ context.Context, inv Invocation, name string) (*bridge.ReplyPreview, error) {
+	if err := f.record("ReplyWith", inv, name); err != nil {
+		return nil, err
+	}
+	return &bridge.ReplyPreview{ID: 17, ConversationID: inv.ConversationID, Name: name, Text: f.Preview,
+		State: bridge.PreviewPending, Parts: 1}, nil
+}
+func (f *fakeExecutor) SendPreview(_ context.Context, inv Invocation, id int64) (*bridge.ReplyPreview, error) {
+	return f.settled("SendPreview", inv, id, bridge.PreviewSent)
+}
+func (f *fakeExecutor) CancelPreview(_ context.Context, inv Invocation, id int64) (*bridge.ReplyPreview, error) {
+	return f.settled("CancelPreview", inv, id, bridge.PreviewCancelled)
+}
+
+// settled records a preview button's call and answers with preview id of
+// conversation #7 in state.
+func (f *fakeExecutor) settled(method string, inv Invocation, id int64, state bridge.PreviewState) (*bridge.ReplyPreview, error) {
+	if err := f.record(method, inv, strconv.FormatInt(id, 10)); err != nil {
+		return nil, err
+	}
+	return &bridge.ReplyPreview{ID: id, ConversationID: 7, Name: "refund policy", Text: f.Preview, State: state}, nil
 }
 func (f *fakeExecutor) SavedReplies(_ context.Context, inv Invocation) ([]string, error) {
 	return f.Names, f.record("SavedReplies", inv)

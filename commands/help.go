@@ -48,7 +48,7 @@ func (p *Processor) helpList(inv Invocation) string {
 	fmt.Fprintf(&b, "Commands you can use: in a conversation's thread start them with `%s`; anywhere, use `%s<command> #ticket`.",
 		p.prefixFor(SourceText), p.prefixFor(SourceSlash))
 	for _, c := range p.Commands {
-		if c.AllowedFor(inv) {
+		if c.AllowedFor(inv) && !c.Hidden {
 			fmt.Fprintf(&b, "\n• `%s` — %s", c.Usage(), c.Summary)
 		}
 	}
@@ -79,8 +79,10 @@ func (p *Processor) unknownMessage(name string, src Source) string {
 	msg := fmt.Sprintf("Unknown command `%s`.", quoteForMessage(name))
 	var names []string
 	for _, c := range p.Commands {
-		names = append(names, c.Name)
-		names = append(names, c.Aliases...)
+		if !c.Hidden {
+			names = append(names, c.Name)
+			names = append(names, c.Aliases...)
+		}
 	}
 	if s := closest(strings.ToLower(name), names); s != "" {
 		msg += fmt.Sprintf(" Did you mean `%s`?", p.Lookup(s).Name)

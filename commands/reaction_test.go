@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"reflect"
 	"testing"
 )
 
@@ -54,7 +55,7 @@ func TestReactionRuns(t *testing.T) {
 	if !ok {
 		t.Fatal("✅ not mapped")
 	}
-	if got := b.proc.Run(context.Background(), b.ex, inv, text); got != (Reply{}) {
+	if got := b.proc.Run(context.Background(), b.ex, inv, text); !reflect.DeepEqual(got, Reply{}) {
 		t.Errorf("reaction in a thread answered %+v; the thread notice is the answer", got)
 	}
 	calls := b.ex.Calls()
@@ -99,7 +100,7 @@ func TestButtons(t *testing.T) {
 		t.Fatal("FromButton refused ButtonAction's id")
 	}
 	inv := Invocation{Source: SourceButton, Platform: "slack", Channel: "C_ALERTS", ActorID: "U1", Roles: []Role{RoleAgent}, EventID: "a1"}
-	if got := b.proc.Run(context.Background(), b.ex, inv, text); got != (Reply{Text: "Priority of #42 set to high.", Ephemeral: true}) {
+	if got := b.proc.Run(context.Background(), b.ex, inv, text); !reflect.DeepEqual(got, Reply{Text: "Priority of #42 set to high.", Ephemeral: true}) {
 		t.Errorf("alert button answered %+v", got)
 	}
 	calls := b.ex.Calls()

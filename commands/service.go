@@ -94,8 +94,18 @@ func (s Service) Status(ctx context.Context, inv Invocation) (string, error) {
 }
 
 // ReplyWith implements Executor.
-func (s Service) ReplyWith(ctx context.Context, inv Invocation, name string) (string, error) {
-	return s.Bridge.ReplyWith(ctx, action(inv), name)
+func (s Service) ReplyWith(ctx context.Context, inv Invocation, name string) (*bridge.ReplyPreview, error) {
+	return s.Bridge.PreviewSavedReply(ctx, action(inv), name)
+}
+
+// SendPreview implements Executor.
+func (s Service) SendPreview(ctx context.Context, inv Invocation, id int64) (*bridge.ReplyPreview, error) {
+	return s.Bridge.SendPreview(ctx, action(inv), id)
+}
+
+// CancelPreview implements Executor.
+func (s Service) CancelPreview(ctx context.Context, inv Invocation, id int64) (*bridge.ReplyPreview, error) {
+	return s.Bridge.CancelPreview(ctx, action(inv), id)
 }
 
 // SavedReplies implements Executor.

@@ -60,19 +60,22 @@ func replyText(r commands.Reply) string {
 	return truncate(t, maxContent)
 }
 
-// tellUser shows text to one person where no interaction allows an
-// ephemeral answer (a command typed in a thread, a reaction): in a direct
-// message, or, when Discord refuses that (the person does not accept
-// direct messages from server members), as a reply to their message in
-// the thread. It runs after the event was handled.
-func (a *Adapter) tellUser(userID, channelID, replyTo, text string) {
+// tellUser shows a command's reply to one person where no interaction
+// allows an ephemeral answer (a command typed in a thread, a reaction): in
+// a direct message, or, when Discord refuses that (the person does not
+// accept direct messages from server members), as a reply to their
+// message in the thread. The reply's buttons come along; clicked in the
+// thread by someone else, they act as that person, whom the command may
+// refuse. It runs after the event was handled.
+func (a *Adapter) tellUser(userID, channelID, replyTo string, reply commands.Reply) {
+	text, buttons := replyText(reply), replyButtons(reply)
 	a.goBackground(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), tellTimeout)
 		defer cancel()
 		dm, err := a.session.UserChannelCreate(userID, discordgo.WithContext(ctx))
 		if err == nil {
 			_, err = a.session.ChannelMessageSendComplex(dm.ID, &discordgo.MessageSend{
-				Content: text, AllowedMentions: noMentions(),
+				Content: text, Components: buttons, AllowedMentions: noMentions(),
 			}, discordgo.WithContext(ctx))
 			if err == nil {
 				return
@@ -84,6 +87,7 @@ func (a *Adapter) tellUser(userID, channelID, replyTo, text string) {
 		}
 		msg := &discordgo.MessageSend{
 			Content:         truncate("<@"+userID+"> "+text, maxContent),
+			Components:      buttons,
 			AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}, Users: []string{userID}},
 		}
 		if replyTo != "" {

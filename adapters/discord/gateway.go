@@ -213,7 +213,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
 		}
 		reply := a.runCommand(ctx, cs, inv, m.Content) // the raw content keeps <@id> mentions
 		if strings.TrimSpace(reply.Text) != "" {
-			a.tellUser(m.Author.ID, m.ChannelID, m.ID, replyText(reply))
+			a.tellUser(m.Author.ID, m.ChannelID, m.ID, reply)
 		}
 		return
 	}
@@ -292,7 +292,7 @@ func (a *Adapter) onReaction(ctx context.Context, r *discordgo.MessageReactionAd
 	if reply.Refused == bridge.ENOTFOUND || strings.TrimSpace(reply.Text) == "" {
 		return
 	}
-	a.tellUser(r.UserID, pl.ThreadID, "", replyText(reply))
+	a.tellUser(r.UserID, pl.ThreadID, "", reply)
 }
 
 // resolver names the users and channels a message mentions.

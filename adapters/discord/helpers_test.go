@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -239,8 +240,19 @@ func (f *fakeExecutor) Status(_ context.Context, inv commands.Invocation) (strin
 	err := f.record("Status", inv)
 	return f.status, err
 }
-func (f *fakeExecutor) ReplyWith(_ context.Context, inv commands.Invocation, name string) (string, error) {
-	return "Our refund policy…", f.record("ReplyWith", inv, name)
+func (f *fakeExecutor) ReplyWith(_ context.Context, inv commands.Invocation, name string) (*bridge.ReplyPreview, error) {
+	if err := f.record("ReplyWith", inv, name); err != nil {
+		return nil, err
+	}
+	return &bridge.ReplyPreview{ID: 17, ConversationID: 42, Name: name, Text: "Our refund policy…", Parts: 1}, nil
+}
+func (f *fakeExecutor) SendPreview(_ context.Context, inv commands.Invocation, id int64) (*bridge.ReplyPreview, error) {
+	return &bridge.ReplyPreview{ID: id, ConversationID: 42, Name: "refund-policy", State: bridge.PreviewSent},
+		f.record("SendPreview", inv, strconv.FormatInt(id, 10))
+}
+func (f *fakeExecutor) CancelPreview(_ context.Context, inv commands.Invocation, id int64) (*bridge.ReplyPreview, error) {
+	return &bridge.ReplyPreview{ID: id, ConversationID: 42, Name: "refund-policy", State: bridge.PreviewCancelled},
+		f.record("CancelPreview", inv, strconv.FormatInt(id, 10))
 }
 func (f *fakeExecutor) SavedReplies(_ context.Context, inv commands.Invocation) ([]string, error) {
 	return []string{"refund-policy"}, f.record("SavedReplies", inv)

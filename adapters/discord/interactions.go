@@ -155,13 +155,28 @@ func (a *Adapter) interaction(ctx context.Context, i *discordgo.Interaction, ans
 	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}, nil
 }
 
-// ephemeral is an answer only its user sees, notifying no one.
-func ephemeral(text string) *discordgo.InteractionResponse {
+// ephemeral is an answer only its user sees, notifying no one, with
+// buttons when there are any.
+func ephemeral(text string, buttons ...discordgo.MessageComponent) *discordgo.InteractionResponse {
 	return &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{
 			Content: truncate(text, maxContent), Flags: discordgo.MessageFlagsEphemeral,
-			AllowedMentions: noMentions(),
+			Components: buttons, AllowedMentions: noMentions(),
+		},
+	}
+}
+
+// noButtons clears a message's buttons when it is edited.
+var noButtons = []discordgo.MessageComponent{}
+
+// updateMessage answers a click by putting text in place of the clicked
+// message, without its buttons (a preview answered Send).
+func updateMessage(text string) *discordgo.InteractionResponse {
+	return &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseUpdateMessage,
+		Data: &discordgo.InteractionResponseData{
+			Content: truncate(text, maxContent), Components: noButtons, AllowedMentions: noMentions(),
 		},
 	}
 }
@@ -196,7 +211,9 @@ func (a *Adapter) interactionPlace(ctx context.Context, channelID string) place 
 
 // result is what a command run beside an interaction gave.
 type result struct {
-	text string // "" to show nothing
+	text    string // "" to show nothing
+	buttons []discordgo.MessageComponent
+	replace bool // in place of the message whose button was clicked
 }
 
 // within runs f beside the interaction and returns its result when it
@@ -253,10 +270,10 @@ func (a *Adapter) slashInteraction(ctx context.Context, i *discordgo.Interaction
 	}
 	r, ok, later := a.within(answerBy, func(ctx context.Context) result {
 		reply := a.runCommand(ctx, cs, inv, text)
-		return result{text: replyText(reply)}
+		return result{text: replyText(reply), buttons: replyButtons(reply)}
 	})
 	if ok {
-		return ephemeral(r.text), nil
+		return ephemeral(r.text, r.buttons...), nil
 	}
 	a.logger.Warn("discord slash command slow; answering later", "interaction", i.ID, "text", text)
 	deferred := &discordgo.InteractionResponse{
@@ -268,7 +285,11 @@ func (a *Adapter) slashInteraction(ctx context.Context, i *discordgo.Interaction
 		ctx, cancel := context.WithTimeout(context.Background(), tellTimeout)
 		defer cancel()
 		content := truncate(r.text, maxContent)
-		if _, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &content, AllowedMentions: noMentions()}, discordgo.WithContext(ctx)); err != nil {
+		edit := &discordgo.WebhookEdit{Content: &content, AllowedMentions: noMentions()}
+		if len(r.buttons) > 0 {
+			edit.Components = &r.buttons
+		}
+		if _, err := a.session.InteractionResponseEdit(i, edit, discordgo.WithContext(ctx)); err != nil {
 			a.logger.Warn("discord slash command answer failed", "interaction", i.ID, "err", redact(err, a.cfg.Token))
 		}
 	}
@@ -313,7 +334,7 @@ func (a *Adapter) componentInteraction(ctx context.Context, i *discordgo.Interac
 		}
 		run = func(ctx context.Context) result {
 			reply := a.runCommand(ctx, cs, inv, text)
-			return result{text: strings.TrimSpace(reply.Text)}
+			return result{text: strings.TrimSpace(reply.Text), buttons: replyButtons(reply), replace: reply.Replace}
 		}
 	} else {
 		act := bridge.ChatAction{
@@ -335,10 +356,13 @@ func (a *Adapter) componentInteraction(ctx context.Context, i *discordgo.Interac
 	}
 	r, ok, later := a.within(answerBy, run)
 	if ok {
-		if r.text == "" {
+		switch {
+		case r.text == "":
 			return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}, nil
+		case r.replace:
+			return updateMessage(r.text), nil
 		}
-		return ephemeral(r.text), nil
+		return ephemeral(r.text, r.buttons...), nil
 	}
 	a.logger.Warn("discord click slow; answering later", "interaction", i.ID, "custom_id", data.CustomID)
 	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}, func() {
@@ -348,9 +372,19 @@ func (a *Adapter) componentInteraction(ctx context.Context, i *discordgo.Interac
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), tellTimeout)
 		defer cancel()
-		_, err := a.session.FollowupMessageCreate(i, true, &discordgo.WebhookParams{
-			Content: truncate(r.text, maxContent), Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: noMentions(),
-		}, discordgo.WithContext(ctx))
+		var err error
+		if r.replace {
+			// After a deferred update, @original is the clicked message.
+			content := truncate(r.text, maxContent)
+			_, err = a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{
+				Content: &content, Components: &noButtons, AllowedMentions: noMentions(),
+			}, discordgo.WithContext(ctx))
+		} else {
+			_, err = a.session.FollowupMessageCreate(i, true, &discordgo.WebhookParams{
+				Content: truncate(r.text, maxContent), Flags: discordgo.MessageFlagsEphemeral,
+				Components: r.buttons, AllowedMentions: noMentions(),
+			}, discordgo.WithContext(ctx))
+		}
 		if err != nil {
 			a.logger.Warn("discord click answer failed", "interaction", i.ID, "err", redact(err, a.cfg.Token))
 		}

@@ -60,7 +60,7 @@ func TestRegisterCommandsIsIdempotent(t *testing.T) {
 		subs = append(subs, o.Name)
 	}
 	for _, c := range commands.NewProcessor("!").Commands {
-		if !slices.Contains(subs, c.Name) {
+		if !c.Hidden && !slices.Contains(subs, c.Name) {
 			t.Errorf("/xb %s not registered (have %v)", c.Name, subs)
 		}
 	}
@@ -235,6 +235,90 @@ func TestInteractionsOverHTTP(t *testing.T) {
 	if len(calls) != 1 || calls[0].Inv.ConversationID != 42 || calls[0].Inv.Channel != testForum || calls[0].Inv.ThreadID != thread ||
 		calls[0].Inv.Source != commands.SourceButton || !slices.Equal(calls[0].Args, []string{"high"}) {
 		t.Errorf("SetPriority calls %+v", calls)
+	}
+	b.noViolations(t)
+}
+
+// previewSend and previewCancel are the custom ids of preview 17's buttons.
+var (
+	previewSend   = commands.ButtonAction("preview-send 17")
+	previewCancel = commands.ButtonAction("preview-cancel 17")
+)
+
+func TestSavedReplyPreviewButtons(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		o    options
+	}{{"gateway", options{}}, {"http", options{http: true}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, tc.o)
+			b.register(t)
+			forum := b.postCard(t, testForum)
+
+			// /xb reply-with in the thread: the preview, ephemeral, with
+			// Send and Cancel.
+			res := b.slash(forum, "reply-with", discordsim.CommandOption{Name: "saved-reply", Value: "refund-policy"})
+			if !res.Ephemeral || !strings.HasPrefix(res.Content, "Preview of saved reply `refund-policy` for #42:\n> Our refund policy…") ||
+				!contains(string(res.Components), previewSend, previewCancel) {
+				t.Fatalf("/xb reply-with answered %+v", res)
+			}
+			if c := b.ex.callsOf("ReplyWith"); len(c) != 1 || c[0].Inv.ThreadID != forum || !slices.Equal(c[0].Args, []string{"refund-policy"}) {
+				t.Fatalf("ReplyWith calls %+v", c)
+			}
+			// Send: the preview becomes "Sent", without its buttons.
+			sent := b.sim.ClickButton(testAgent, forum, res.MessageID, previewSend)
+			if sent.Type != discordsim.CallbackUpdateMessage || sent.MessageID != res.MessageID ||
+				!strings.HasPrefix(sent.Content, "Sent saved reply `refund-policy` to #42") || contains(string(sent.Components), previewSend) {
+				t.Errorf("Send answered %+v", sent)
+			}
+			if c := b.ex.callsOf("SendPreview"); len(c) != 1 || !slices.Equal(c[0].Args, []string{"17"}) || c[0].Inv.ActorID != testAgent {
+				t.Errorf("SendPreview calls %+v", c)
+			}
+
+			// !reply-with typed in the thread: Discord has no ephemeral
+			// answer to a message, so the preview comes by direct message,
+			// where Cancel works the same.
+			b.sim.PostAsUser(testAgent, forum, "!reply-with refund-policy")
+			var dm, preview string
+			b.waitFor(t, "the preview by DM", func() bool {
+				dm, _ = b.sim.DMChannel(testAgent)
+				for _, m := range b.sim.Messages(dm) {
+					if strings.HasPrefix(m.Content, "Preview of saved reply") && contains(string(m.Components), previewSend, previewCancel) {
+						preview = m.ID
+					}
+				}
+				return preview != ""
+			})
+			cancelled := b.sim.ClickButton(testAgent, dm, preview, previewCancel)
+			if cancelled.Type != discordsim.CallbackUpdateMessage || !strings.HasPrefix(cancelled.Content, "Cancelled saved reply") {
+				t.Errorf("Cancel answered %+v", cancelled)
+			}
+			if c := b.ex.callsOf("CancelPreview"); len(c) != 1 || c[0].Inv.ActorID != testAgent || !slices.Equal(c[0].Inv.Roles, []bridge.Role{bridge.RoleAgent}) {
+				t.Errorf("CancelPreview calls %+v", c)
+			}
+			if n := len(b.ex.callsOf("SendPreview")); n != 1 {
+				t.Errorf("%d sends, want the one click's", n)
+			}
+			b.noViolations(t)
+		})
+	}
+}
+
+func TestSlowPreviewAndSendAreAnsweredLater(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{sim: func(o *discordsim.Options) { o.FollowUpWait = 2 * time.Second }})
+	b.register(t)
+	forum := b.postCard(t, testForum)
+	b.ex.setDelay(2500 * time.Millisecond)
+	res := b.slash(forum, "reply-with", discordsim.CommandOption{Name: "saved-reply", Value: "refund-policy"})
+	if res.Type != discordsim.CallbackDeferredChannelMessage || !res.Ephemeral || !contains(string(res.Components), previewSend, previewCancel) {
+		t.Fatalf("slow /xb reply-with answered %+v, want deferred, then the preview with its buttons", res)
+	}
+	sent := b.sim.ClickButton(testAgent, forum, res.MessageID, previewSend)
+	if sent.Type != discordsim.CallbackDeferredUpdateMessage || !strings.HasPrefix(sent.Content, "Sent saved reply") || contains(string(sent.Components), previewSend) {
+		t.Errorf("slow Send answered %+v, want a deferred update, then the preview replaced", sent)
 	}
 	b.noViolations(t)
 }

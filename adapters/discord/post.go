@@ -156,24 +156,58 @@ func renderPost(p bridge.Post) []*discordgo.MessageSend {
 // id is its action and value joined by "|" ("xb_resend|17"); one that
 // would not fit Discord's 100 characters is left out.
 func buttonRows(buttons []bridge.Button) []discordgo.MessageComponent {
-	var rows []discordgo.MessageComponent
-	var row []discordgo.MessageComponent
-	seen := map[string]bool{}
+	out := make([]discordgo.Button, 0, len(buttons))
 	for _, b := range buttons {
-		id := customID(b.Action, b.Value)
-		if b.Action == "" || runeLen(id) > maxCustomID || seen[id] {
-			continue
-		}
-		seen[id] = true
 		style := discordgo.SecondaryButton
 		if _, isCommand := commands.FromButton(b.Action, ""); !isCommand {
 			style = discordgo.PrimaryButton
 		}
-		label := strings.TrimSpace(b.Label)
-		if label == "" {
+		label := b.Label
+		if strings.TrimSpace(label) == "" {
 			label = b.Action
 		}
-		row = append(row, discordgo.Button{Label: truncate(label, maxButtonLabel), Style: style, CustomID: id})
+		if b.Action != "" {
+			out = append(out, discordgo.Button{Label: label, Style: style, CustomID: customID(b.Action, b.Value)})
+		}
+	}
+	return layOut(out)
+}
+
+// replyButtons lays out the buttons of a command's reply: each runs its
+// command when clicked (custom id commands.ButtonAction's).
+func replyButtons(r commands.Reply) []discordgo.MessageComponent {
+	out := make([]discordgo.Button, 0, len(r.Buttons))
+	for _, b := range r.Buttons {
+		style := discordgo.SecondaryButton
+		switch b.Style {
+		case commands.ButtonPrimary:
+			style = discordgo.PrimaryButton
+		case commands.ButtonDanger:
+			style = discordgo.DangerButton
+		}
+		out = append(out, discordgo.Button{Label: b.Label, Style: style, CustomID: commands.ButtonAction(b.Command)})
+	}
+	return layOut(out)
+}
+
+// layOut puts buttons in rows of five, at most five rows, leaving out
+// those whose custom id is too long for Discord or taken; an empty label
+// becomes the custom id.
+func layOut(buttons []discordgo.Button) []discordgo.MessageComponent {
+	var rows []discordgo.MessageComponent
+	var row []discordgo.MessageComponent
+	seen := map[string]bool{}
+	for _, b := range buttons {
+		id := b.CustomID
+		if runeLen(id) > maxCustomID || seen[id] {
+			continue
+		}
+		seen[id] = true
+		label := strings.TrimSpace(b.Label)
+		if label == "" {
+			label = id
+		}
+		row = append(row, discordgo.Button{Label: truncate(label, maxButtonLabel), Style: b.Style, CustomID: id})
 		if len(row) == maxRowButtons {
 			rows = append(rows, discordgo.ActionsRow{Components: row})
 			row = nil

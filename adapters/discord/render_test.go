@@ -346,6 +346,12 @@ func TestSlashCommandsFromBuiltins(t *testing.T) {
 	}
 	for _, c := range p.Commands {
 		s := subs[c.Name]
+		if c.Hidden {
+			if s != nil {
+				t.Errorf("hidden command %s is a subcommand", c.Name)
+			}
+			continue
+		}
 		if s == nil {
 			t.Errorf("no subcommand for %s", c.Name)
 			continue

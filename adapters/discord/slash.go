@@ -63,7 +63,7 @@ func (a *Adapter) RegisterCommands(ctx context.Context) error {
 }
 
 // slashCommands generates the /xb command from the processor's commands:
-// one subcommand each, in order, with an option per parameter (a mention
+// one subcommand each but the hidden ones, in order, with an option per parameter (a mention
 // is a user option, choices are choices, everything else a string) and a
 // ticket option when the command acts on a conversation. It also returns
 // the commands left out beyond Discord's 25 subcommands.
@@ -71,6 +71,9 @@ func slashCommands(p *commands.Processor) ([]*discordgo.ApplicationCommand, []st
 	var subs []*discordgo.ApplicationCommandOption
 	var left []string
 	for _, c := range p.Commands {
+		if c.Hidden {
+			continue // run by the buttons of replies, not typed
+		}
 		if len(subs) == maxSubcommands || !validName(c.Name) {
 			left = append(left, c.Name)
 			continue

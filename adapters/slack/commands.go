@@ -71,10 +71,47 @@ func replyText(r commands.Reply) string {
 	return escape(truncate(strings.TrimSpace(r.Text), maxReplyChars))
 }
 
+// replyMessage renders a command's reply as a Slack message: its text,
+// and, when it offers buttons, blocks showing the text whole and the
+// buttons, whose action ids run their commands when clicked.
+func replyMessage(r commands.Reply) (text string, blocks []slackapi.Block) {
+	text = replyText(r)
+	if len(r.Buttons) == 0 {
+		return text, nil
+	}
+	for _, part := range splitEscaped(r.Text, maxSectionChars, maxBlocks-1) {
+		blocks = append(blocks, section(part))
+	}
+	elems := make([]slackapi.BlockElement, 0, len(r.Buttons))
+	for _, b := range r.Buttons {
+		style := slackapi.StyleDefault
+		switch b.Style {
+		case commands.ButtonPrimary:
+			style = slackapi.StylePrimary
+		case commands.ButtonDanger:
+			style = slackapi.StyleDanger
+		}
+		elems = append(elems, button(commands.ButtonAction(b.Command), "", b.Label, style))
+	}
+	return text, append(blocks, slackapi.NewActionBlock("", elems...))
+}
+
+// button is a button block element: value may be empty, the label is cut
+// to Slack's 75 characters.
+func button(actionID, value, label string, style slackapi.Style) *slackapi.ButtonBlockElement {
+	b := slackapi.NewButtonBlockElement(actionID, value,
+		slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(label, 75), false, false))
+	b.Style = style
+	return b
+}
+
 // ephemeral shows text (already Slack markup) to one user, in the thread
-// threadTS when it is not empty.
-func (a *Adapter) ephemeral(ctx context.Context, channel, userID, threadTS, text string) {
+// threadTS when it is not empty, with blocks when there are any.
+func (a *Adapter) ephemeral(ctx context.Context, channel, userID, threadTS, text string, blocks ...slackapi.Block) {
 	opts := []slackapi.MsgOption{slackapi.MsgOptionText(text, false)}
+	if len(blocks) > 0 {
+		opts = append(opts, slackapi.MsgOptionBlocks(blocks...))
+	}
 	if threadTS != "" {
 		opts = append(opts, slackapi.MsgOptionTS(threadTS))
 	}
@@ -83,27 +120,45 @@ func (a *Adapter) ephemeral(ctx context.Context, channel, userID, threadTS, text
 	}
 }
 
-// respond answers through a response_url, ephemerally; it reports whether
+// respond answers through a response_url, ephemerally, or in place of the
+// message whose button was clicked when the reply asks; it reports whether
 // Slack took the answer.
-func (a *Adapter) respond(ctx context.Context, responseURL, threadTS, text string) bool {
+func (a *Adapter) respond(ctx context.Context, responseURL, threadTS string, r commands.Reply) bool {
 	if responseURL == "" {
 		return false
 	}
-	err := slackapi.PostWebhookCustomHTTPContext(ctx, responseURL, a.cfg.HTTPClient, &slackapi.WebhookMessage{
+	text, blocks := replyMessage(r)
+	m := &slackapi.WebhookMessage{
 		ResponseType: slackapi.ResponseTypeEphemeral, Text: text, ThreadTimestamp: threadTS,
-	})
-	if err != nil {
+		ReplaceOriginal: r.Replace,
+	}
+	if blocks != nil {
+		m.Blocks = &slackapi.Blocks{BlockSet: blocks}
+	}
+	if err := slackapi.PostWebhookCustomHTTPContext(ctx, responseURL, a.cfg.HTTPClient, m); err != nil {
 		a.logger.Warn("slack response_url answer failed", "err", err)
 		return false
 	}
 	return true
 }
 
+// showReply shows a command's reply to the person who ran it: through the
+// response_url when there is one, else as an ephemeral message in channel
+// (in the thread threadTS when it is not empty).
+func (a *Adapter) showReply(ctx context.Context, responseURL, channel, userID, threadTS string, r commands.Reply) {
+	if strings.TrimSpace(r.Text) == "" || a.respond(ctx, responseURL, threadTS, r) {
+		return
+	}
+	text, blocks := replyMessage(r)
+	a.ephemeral(ctx, channel, userID, threadTS, text, blocks...)
+}
+
 // slashAnswer is the answer to a slash command in the HTTP body or the
 // Socket Mode acknowledgement.
 type slashAnswer struct {
-	ResponseType string `json:"response_type"`
-	Text         string `json:"text"`
+	ResponseType string           `json:"response_type"`
+	Text         string           `json:"text"`
+	Blocks       []slackapi.Block `json:"blocks,omitempty"`
 }
 
 // runSlash runs a slash command and returns the answer to give Slack at
@@ -130,20 +185,16 @@ func (a *Adapter) runSlash(sc slackapi.SlashCommand) *slashAnswer {
 		if strings.TrimSpace(reply.Text) == "" {
 			return nil
 		}
-		return &slashAnswer{ResponseType: slackapi.ResponseTypeEphemeral, Text: replyText(reply)}
+		text, blocks := replyMessage(reply)
+		return &slashAnswer{ResponseType: slackapi.ResponseTypeEphemeral, Text: text, Blocks: blocks}
 	case <-t.C:
 	}
 	a.logger.Warn("slack slash command slow; answering by response_url", "user", sc.UserID, "text", sc.Text)
 	a.goBackground(func() {
 		reply := <-done
-		if strings.TrimSpace(reply.Text) == "" {
-			return
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
 		defer cancel()
-		if !a.respond(ctx, sc.ResponseURL, "", replyText(reply)) {
-			a.ephemeral(ctx, sc.ChannelID, sc.UserID, "", replyText(reply))
-		}
+		a.showReply(ctx, sc.ResponseURL, sc.ChannelID, sc.UserID, "", reply)
 	})
 	return nil
 }

@@ -118,8 +118,19 @@ func (f *fakeExecutor) Resolve(_ context.Context, inv commands.Invocation, text 
 func (f *fakeExecutor) Status(_ context.Context, inv commands.Invocation) (string, error) {
 	return "#42 · Jane <Doe> · open", f.record("Status", inv)
 }
-func (f *fakeExecutor) ReplyWith(_ context.Context, inv commands.Invocation, name string) (string, error) {
-	return "Hello!", f.record("ReplyWith", inv, name)
+func (f *fakeExecutor) ReplyWith(_ context.Context, inv commands.Invocation, name string) (*bridge.ReplyPreview, error) {
+	if err := f.record("ReplyWith", inv, name); err != nil {
+		return nil, err
+	}
+	return &bridge.ReplyPreview{ID: 17, ConversationID: 42, Name: name, Text: "Hello!", Parts: 1}, nil
+}
+func (f *fakeExecutor) SendPreview(_ context.Context, inv commands.Invocation, id int64) (*bridge.ReplyPreview, error) {
+	return &bridge.ReplyPreview{ID: id, ConversationID: 42, Name: "refund-policy", State: bridge.PreviewSent},
+		f.record("SendPreview", inv, strconv.FormatInt(id, 10))
+}
+func (f *fakeExecutor) CancelPreview(_ context.Context, inv commands.Invocation, id int64) (*bridge.ReplyPreview, error) {
+	return &bridge.ReplyPreview{ID: id, ConversationID: 42, Name: "refund-policy", State: bridge.PreviewCancelled},
+		f.record("CancelPreview", inv, strconv.FormatInt(id, 10))
 }
 func (f *fakeExecutor) SavedReplies(_ context.Context, inv commands.Invocation) ([]string, error) {
 	return []string{"hello"}, f.record("SavedReplies", inv)
@@ -161,12 +172,16 @@ func (b *bundle) ephemeralsWith(user, s string) []slacksim.Message {
 
 var agentRoles = []bridge.Role{bridge.RoleAgent}
 
+// bothModes are the ways the adapter meets Slack: the Events API over
+// HTTP, and Socket Mode.
+var bothModes = []struct {
+	name string
+	mode mode
+}{{"http", httpMode}, {"socket mode", socketMode}}
+
 func TestThreadCommands(t *testing.T) {
 	t.Parallel()
-	for _, m := range []struct {
-		name string
-		mode mode
-	}{{"http", httpMode}, {"socket mode", socketMode}} {
+	for _, m := range bothModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, m.mode)
@@ -224,10 +239,7 @@ func TestThreadCommands(t *testing.T) {
 
 func TestCardButtons(t *testing.T) {
 	t.Parallel()
-	for _, m := range []struct {
-		name string
-		mode mode
-	}{{"http", httpMode}, {"socket mode", socketMode}} {
+	for _, m := range bothModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, m.mode)
@@ -644,4 +656,138 @@ func TestCommandText(t *testing.T) {
 			t.Errorf("commandText(%q) = %q, want %q", tt.raw, got, tt.want)
 		}
 	}
+}
+
+// ephemeral returns the ephemeral message ts shown to user.
+func (b *bundle) ephemeral(user, ts string) (slacksim.Message, bool) {
+	for _, e := range b.sim.Ephemerals(user) {
+		if e.TS == ts {
+			return e, true
+		}
+	}
+	return slacksim.Message{}, false
+}
+
+// sectionText joins the texts of the section blocks in blocks.
+func sectionText(t *testing.T, blocks json.RawMessage) string {
+	t.Helper()
+	var bs []struct {
+		Type string `json:"type"`
+		Text struct {
+			Text string `json:"text"`
+		} `json:"text"`
+	}
+	if err := json.Unmarshal(blocks, &bs); err != nil {
+		t.Fatalf("blocks %s: %v", blocks, err)
+	}
+	var out []string
+	for _, b := range bs {
+		if b.Type == "section" {
+			out = append(out, b.Text.Text)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// previewButtons are the action ids of the preview 17's buttons.
+var previewButtons = []string{commands.ButtonAction("preview-send 17"), commands.ButtonAction("preview-cancel 17")}
+
+// hasButtons reports whether blocks hold a button with each action id.
+func hasButtons(blocks json.RawMessage, actionIDs ...string) bool {
+	for _, id := range actionIDs {
+		if !strings.Contains(string(blocks), `"action_id":"`+id+`"`) {
+			return false
+		}
+	}
+	return len(actionIDs) > 0 && strings.Contains(string(blocks), `"type":"button"`)
+}
+
+func TestSavedReplyPreviewButtons(t *testing.T) {
+	t.Parallel()
+	for _, m := range bothModes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, m.mode)
+			thread := b.postTriageCard(t)
+
+			// The slash command answers with the preview and its buttons,
+			// shown to the caller only.
+			got := b.sim.SlashCommand(testAgent, testChannel, "/xb", "reply-with refund-policy #42")
+			if len(got) != 1 || !hasButtons(got[0].Blocks, previewButtons...) || !strings.Contains(sectionText(t, got[0].Blocks), "&gt; Hello!") {
+				t.Fatalf("slash answer %+v", got)
+			}
+			shown := b.ephemeralsWith(testAgent, "Preview of saved reply `refund-policy` for #42")
+			if len(shown) != 1 {
+				t.Fatalf("ephemerals %+v", b.sim.Ephemerals(testAgent))
+			}
+			preview := shown[0]
+			if c := b.ex.callsOf("ReplyWith"); len(c) != 1 || c[0].Inv.ConversationID != 42 {
+				t.Fatalf("ReplyWith calls %+v", c)
+			}
+			// Send runs the preview's command and puts "Sent" in its place.
+			b.sim.ClickButton(testAgent, testChannel, preview.TS, previewButtons[0], "")
+			b.waitFor(t, "the Send click", b.ex.called("SendPreview", 1))
+			if c := b.ex.callsOf("SendPreview")[0]; !slices.Equal(c.Args, []string{"17"}) || c.Inv.Source != commands.SourceButton || c.Inv.ActorID != testAgent {
+				t.Errorf("SendPreview %+v", c)
+			}
+			b.waitFor(t, "the preview replaced", func() bool {
+				e, ok := b.ephemeral(testAgent, preview.TS)
+				return ok && e.Edited
+			})
+			if e, _ := b.ephemeral(testAgent, preview.TS); !strings.HasPrefix(e.Text, "Sent saved reply `refund-policy` to #42") || hasButtons(e.Blocks, previewButtons...) {
+				t.Errorf("after Send the preview reads %q, blocks %s", e.Text, e.Blocks)
+			}
+			if posts := b.sim.ResponseURLPosts(); len(posts) != 1 || !posts[0].ReplaceOriginal {
+				t.Errorf("response_url posts %+v, want one replacing the preview", posts)
+			}
+
+			// Typed in the thread: the preview shows in the thread, and
+			// Cancel takes it back.
+			b.sim.PostAsUser(testAgent, testChannel, thread, "!reply-with refund-policy")
+			// (The first preview now reads "Sent".)
+			b.waitFor(t, "the in-thread preview", func() bool { return len(b.ephemeralsWith(testAgent, "Preview of saved reply")) == 1 })
+			inThread := b.ephemeralsWith(testAgent, "Preview of saved reply")[0]
+			if inThread.ThreadTS != thread || !hasButtons(inThread.Blocks, previewButtons...) {
+				t.Fatalf("in-thread preview %+v", inThread)
+			}
+			b.sim.ClickButton(testAgent, testChannel, inThread.TS, previewButtons[1], "")
+			b.waitFor(t, "the Cancel click", b.ex.called("CancelPreview", 1))
+			b.waitFor(t, "the preview replaced", func() bool {
+				e, ok := b.ephemeral(testAgent, inThread.TS)
+				return ok && strings.HasPrefix(e.Text, "Cancelled saved reply `refund-policy` for #42: nothing was sent.")
+			})
+			if n := len(b.ex.callsOf("SendPreview")); n != 1 {
+				t.Errorf("%d sends, want the one click's", n)
+			}
+			b.noViolations(t)
+		})
+	}
+}
+
+// slowPreviews holds ReplyWith back past the slash command's 3 seconds.
+type slowPreviews struct {
+	*fakeExecutor
+	delay time.Duration
+}
+
+func (s slowPreviews) ReplyWith(ctx context.Context, inv commands.Invocation, name string) (*bridge.ReplyPreview, error) {
+	time.Sleep(s.delay)
+	return s.fakeExecutor.ReplyWith(ctx, inv, name)
+}
+
+func TestSlowSlashPreviewComesWithItsButtons(t *testing.T) {
+	t.Parallel()
+	b := setup(t, httpMode)
+	b.adapter.SetCommands(commands.NewProcessor("!"), slowPreviews{b.ex, slashAnswerWithin + 300*time.Millisecond})
+	if got := b.sim.SlashCommand(testAgent, testChannel, "/xb", "reply-with refund-policy #42"); len(got) != 0 {
+		t.Errorf("answered %+v at once, want nothing within the 3 seconds", got)
+	}
+	b.waitFor(t, "the late preview", func() bool { return len(b.ephemeralsWith(testAgent, "Preview of saved reply")) == 1 })
+	preview := b.ephemeralsWith(testAgent, "Preview of saved reply")[0]
+	if !hasButtons(preview.Blocks, previewButtons...) {
+		t.Fatalf("late preview %+v", preview)
+	}
+	b.sim.ClickButton(testAgent, testChannel, preview.TS, previewButtons[0], "")
+	b.waitFor(t, "the Send click", b.ex.called("SendPreview", 1))
+	b.noViolations(t)
 }

@@ -222,7 +222,7 @@ func (a *Adapter) textCommand(ctx context.Context, cs *commandSet, m bridge.Chat
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
 		defer cancel()
-		a.ephemeral(ctx, m.Channel, m.UserID, m.ThreadID, replyText(reply))
+		a.showReply(ctx, "", m.Channel, m.UserID, m.ThreadID, reply)
 	}
 }
 
@@ -250,7 +250,7 @@ func (a *Adapter) reactionCommand(ctx context.Context, r chatReaction) func() {
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
 		defer cancel()
-		a.ephemeral(ctx, r.Channel, r.UserID, "", replyText(reply))
+		a.showReply(ctx, "", r.Channel, r.UserID, "", reply)
 	}
 }
 

@@ -105,13 +105,7 @@ func (a *Adapter) runClick(ctx context.Context, c commandClick) {
 	inv := a.invocation(ctx, commands.SourceButton, c.Inv.ActorID)
 	inv.Channel, inv.ThreadID, inv.ConversationID, inv.EventID = c.Inv.Channel, c.Inv.ThreadID, c.Inv.ConversationID, c.Inv.EventID
 	reply := a.runCommand(ctx, cs, inv, c.Text)
-	if strings.TrimSpace(reply.Text) == "" {
-		return
-	}
-	text := replyText(reply)
-	if !a.respond(ctx, c.ResponseURL, c.ReplyThread, text) {
-		a.ephemeral(ctx, inv.Channel, inv.ActorID, c.ReplyThread, text)
-	}
+	a.showReply(ctx, c.ResponseURL, inv.Channel, inv.ActorID, c.ReplyThread, reply)
 }
 
 // tellUser shows text to one user only, in the thread when there is one.

@@ -118,9 +118,7 @@ func renderPost(p bridge.Post) ([]slackapi.Block, string) {
 				if i == 25 { // Slack's limit of elements in an actions block
 					break
 				}
-				btn := slackapi.NewButtonBlockElement(b.Action, b.Value,
-					slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(b.Label, 75), false, false))
-				elems = append(elems, btn)
+				elems = append(elems, button(b.Action, b.Value, b.Label, slackapi.StyleDefault))
 			}
 			blocks = append(blocks, slackapi.NewActionBlock("", elems...))
 		}

@@ -251,17 +251,20 @@ func (db *DB) OutboxStats(ctx context.Context, now time.Time) (bridge.OutboxStat
 const (
 	pruneOutbox = `DELETE FROM outbox WHERE state IN ('done', 'cancelled', 'failed') AND updated_at < ?`
 	pruneSeen   = `DELETE FROM seen_events WHERE seen_at < ?`
+	// Previews last an hour (bridge.PreviewTTL); the rows go with the
+	// finished outbox items.
+	prunePreviews = `DELETE FROM reply_previews WHERE created_at < ?`
 )
 
-// Prune deletes finished outbox items last updated before outboxBefore and
-// event ids seen before seenBefore. Unknown items stay until an agent
-// decides about them.
+// Prune deletes finished outbox items last updated before outboxBefore,
+// reply previews made before it, and event ids seen before seenBefore.
+// Unknown items stay until an agent decides about them.
 func (db *DB) Prune(ctx context.Context, outboxBefore, seenBefore time.Time) (int64, error) {
 	var n int64
 	for _, p := range []struct {
 		q string
 		t time.Time
-	}{{pruneOutbox, outboxBefore}, {pruneSeen, seenBefore}} {
+	}{{pruneOutbox, outboxBefore}, {pruneSeen, seenBefore}, {prunePreviews, outboxBefore}} {
 		res, err := execQ(ctx, db.pool(), p.q, micros(p.t))
 		if err != nil {
 			return n, fmt.Errorf("prune: %w", err)

@@ -74,6 +74,53 @@ var suiteTests = []suiteTest{
 	{"WaitingCustomers", testWaitingCustomers},
 	{"TryLead", testTryLead},
 	{"TierStats", testTierStats},
+	{"ReplyPreviews", testReplyPreviews},
+}
+
+// testReplyPreviews: a preview keeps its text; its state moves only from
+// the state the caller read (a double click's second Send conflicts), and
+// old previews are pruned.
+func testReplyPreviews(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	conv := newConversation(addCustomer(t, db, "42"), "k")
+	inTx(t, db, func(tx bridge.Tx) error { return tx.CreateConversation(ctx, conv) })
+	mk := func(at time.Time) *bridge.ReplyPreview {
+		p := &bridge.ReplyPreview{ConversationID: conv.ID, Name: "refund", Text: "Hi Jane,\n退款已发出。", Platform: "slack",
+			ActorID: "U1", State: bridge.PreviewPending, CreatedAt: at, UpdatedAt: at}
+		inTx(t, db, func(tx bridge.Tx) error { return tx.InsertPreview(ctx, p) })
+		return p
+	}
+	p, old := mk(t0), mk(t0.Add(-8*24*time.Hour))
+	if p.ID == 0 || old.ID == p.ID {
+		t.Fatalf("ids %d, %d", p.ID, old.ID)
+	}
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.Preview(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "preview read back", *got, *p)
+		sent := *got
+		sent.State, sent.MessageID, sent.UpdatedAt = bridge.PreviewSent, 7, t0.Add(time.Second)
+		if err := tx.UpdatePreview(ctx, &sent, bridge.PreviewPending); err != nil {
+			return err
+		}
+		wantCode(t, tx.UpdatePreview(ctx, &sent, bridge.PreviewPending), bridge.ECONFLICT)
+		got, err = tx.Preview(ctx, p.ID)
+		mustEqual(t, "sent preview", *got, sent)
+		_, err2 := tx.Preview(ctx, p.ID+100)
+		wantCode(t, err2, bridge.ENOTFOUND)
+		return err
+	})
+	if _, err := db.Prune(ctx, t0.Add(-7*24*time.Hour), t0.Add(-30*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	inTx(t, db, func(tx bridge.Tx) error {
+		_, err := tx.Preview(ctx, old.ID)
+		wantCode(t, err, bridge.ENOTFOUND)
+		_, err = tx.Preview(ctx, p.ID)
+		return err
+	})
 }
 
 func testTierStats(t *testing.T, db *sqlstore.DB) {

@@ -68,6 +68,25 @@ func (e *env) conversation(id int64) *bridge.Conversation {
 	return c
 }
 
+// audit lists a conversation's audit entries as action/source.
+func (e *env) audit(id int64) []string {
+	e.t.Helper()
+	var entries []*bridge.AuditEntry
+	err := e.m.Store.InTx(e.ctx, func(tx bridge.Tx) error {
+		var err error
+		entries, err = tx.Audit(e.ctx, id, 0)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, a := range entries {
+		out = append(out, a.Action+"/"+a.Source)
+	}
+	return out
+}
+
 func (e *env) notice(thread, text string) func() bool {
 	return func() bool { return threadSays(e.s.Slack.Thread(demoChannel, thread), text) }
 }
@@ -162,8 +181,12 @@ func TestTriageThroughEveryInputPath(t *testing.T) {
 			// An engineer's plain message in the support thread stays internal.
 			s.PostAsUser(engineer, demoChannel, thread, "fyi it was our depot's fault")
 
-			// Saved reply, then close from the card: the customer gets the closing message.
+			// Saved reply, previewed then sent, then close from the card:
+			// the customer gets the closing message.
 			s.PostAsUser(agentAnn, demoChannel, thread, "!reply-with tracking")
+			preview := e.slackPreview(agentAnn, map[string]bool{})
+			send, _ := previewButtons(string(preview.Blocks))
+			s.ClickButton(agentAnn, demoChannel, preview.TS, send, "")
 			e.eventually("saved reply sent", func() bool { return len(e.s.X.DMsTo("2001")) == 1 })
 			if got := e.s.X.DMsTo("2001")[0].Text; got != "Hi Alice Walker, your tracking number for #1 is in your email." {
 				t.Fatalf("saved reply = %q", got)
@@ -176,19 +199,9 @@ func TestTriageThroughEveryInputPath(t *testing.T) {
 			}
 
 			// Audit: every action, with its input path.
-			var entries []*bridge.AuditEntry
-			e.m.Store.InTx(e.ctx, func(tx bridge.Tx) error {
-				var err error
-				entries, err = tx.Audit(e.ctx, 1, 0)
-				return err
-			})
-			var got []string
-			for _, a := range entries {
-				got = append(got, a.Action+"/"+a.Source)
-			}
-			want := "claim/button tag/text priority/button pending/reaction assign/slash escalate/text resolve/text close/button"
-			if strings.Join(got, " ") != want {
-				t.Fatalf("audit = %s\nwant   %s", strings.Join(got, " "), want)
+			want := "claim/button tag/text priority/button pending/reaction assign/slash escalate/text resolve/text reply-with/button close/button"
+			if got := strings.Join(e.audit(1), " "); got != want {
+				t.Fatalf("audit = %s\nwant   %s", got, want)
 			}
 			time.Sleep(100 * time.Millisecond)
 			e.noViolations()

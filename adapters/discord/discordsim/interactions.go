@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -134,28 +135,36 @@ func (s *Server) newInteractionLocked(typ int, userID, channelID string) *intera
 }
 
 // interactionPayloadLocked is the interaction object common to every type.
+// In a DM channel it carries the user instead of a guild and member.
 func (s *Server) interactionPayloadLocked(in *interaction, mem *Member, c *channel) obj {
-	member := s.memberJSONLocked(mem, true)
-	member["permissions"] = everyonePermissions
-	return obj{
+	p := obj{
 		"id":                             in.id,
 		"application_id":                 s.opts.AppID,
 		"type":                           in.typ,
 		"token":                          in.token,
 		"version":                        1,
-		"guild_id":                       s.opts.GuildID,
-		"guild":                          obj{"id": s.opts.GuildID, "locale": "en-US", "features": []string{}},
 		"channel_id":                     c.ID,
 		"channel":                        s.channelJSONLocked(c),
-		"member":                         member,
 		"app_permissions":                appPermissions,
 		"locale":                         "en-US",
-		"guild_locale":                   "en-US",
 		"entitlements":                   []any{},
-		"authorizing_integration_owners": obj{"0": s.opts.GuildID},
-		"context":                        0,
+		"authorizing_integration_owners": obj{"0": "0"},
+		"context":                        1, // BOT_DM
 		"attachment_size_limit":          maxFileSize,
 	}
+	if c.Type == ChannelDM {
+		p["user"] = userJSON(mem)
+		return p
+	}
+	member := s.memberJSONLocked(mem, true)
+	member["permissions"] = everyonePermissions
+	p["member"] = member
+	p["guild_id"] = s.opts.GuildID
+	p["guild"] = obj{"id": s.opts.GuildID, "locale": "en-US", "features": []string{}}
+	p["guild_locale"] = "en-US"
+	p["authorizing_integration_owners"] = obj{"0": s.opts.GuildID}
+	p["context"] = 0 // GUILD
+	return p
 }
 
 // ClickButton makes userID click the button with customID on a message and
@@ -164,6 +173,46 @@ func (s *Server) interactionPayloadLocked(in *interaction, mem *Member, c *chann
 // or FollowUpWait passed), or once the 3 s ran out.
 func (s *Server) ClickButton(userID, channelID, messageID, customID string) InteractionResult {
 	s.mu.Lock()
+	in, p := s.clickLocked("ClickButton", userID, channelID, messageID, customID)
+	s.mu.Unlock()
+	if in == nil {
+		return InteractionResult{Failed: true}
+	}
+	return s.deliverInteraction(in, p)
+}
+
+// DoubleClickButton clicks a button twice in quick succession, as someone
+// who double-clicks: both interactions are made from the message as it is
+// before the app answers either, then delivered at once. It returns both
+// results, as ClickButton does.
+func (s *Server) DoubleClickButton(userID, channelID, messageID, customID string) [2]InteractionResult {
+	var out [2]InteractionResult
+	s.mu.Lock()
+	var ins [2]*interaction
+	var ps [2]obj
+	for i := range ins {
+		ins[i], ps[i] = s.clickLocked("DoubleClickButton", userID, channelID, messageID, customID)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for i := range ins {
+		if ins[i] == nil {
+			out[i] = InteractionResult{Failed: true}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = s.deliverInteraction(ins[i], ps[i])
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// clickLocked makes the MESSAGE_COMPONENT interaction of a click on a
+// button; nil (and a violation) when the click cannot happen.
+func (s *Server) clickLocked(what, userID, channelID, messageID, customID string) (*interaction, obj) {
 	c := s.channels[channelID]
 	var m *message
 	if c != nil {
@@ -172,36 +221,38 @@ func (s *Server) ClickButton(userID, channelID, messageID, customID string) Inte
 	mem := s.members[userID]
 	switch {
 	case c == nil || m == nil:
-		s.violationLocked("sim: ClickButton on unknown message %s in channel %s", messageID, channelID)
-		s.mu.Unlock()
-		return InteractionResult{Failed: true}
+		s.violationLocked("sim: %s on unknown message %s in channel %s", what, messageID, channelID)
+		return nil, nil
 	case mem == nil:
-		s.violationLocked("sim: ClickButton by unknown member %s", userID)
-		s.mu.Unlock()
-		return InteractionResult{Failed: true}
+		s.violationLocked("sim: %s by unknown member %s", what, userID)
+		return nil, nil
+	case c.Type == ChannelDM && c.RecipientID != userID:
+		s.violationLocked("sim: %s by %s in the direct messages of %s", what, userID, c.RecipientID)
+		return nil, nil
+	case m.Ephemeral && m.inter != nil && m.inter.userID != userID:
+		s.violationLocked("sim: %s by %s on a message only %s sees", what, userID, m.inter.userID)
+		return nil, nil
 	}
 	btn, ok := findButton(m.Components, customID)
 	switch {
 	case !ok:
-		s.violationLocked("sim: ClickButton: message %s has no component with custom_id %q", messageID, customID)
+		s.violationLocked("sim: %s: message %s has no component with custom_id %q", what, messageID, customID)
 	case btn.Type != componentButton:
-		s.violationLocked("sim: ClickButton: component %q is of type %d, not a button", customID, btn.Type)
+		s.violationLocked("sim: %s: component %q is of type %d, not a button", what, customID, btn.Type)
 		ok = false
 	case btn.Disabled:
-		s.violationLocked("sim: ClickButton: button %q is disabled", customID)
+		s.violationLocked("sim: %s: button %q is disabled", what, customID)
 		ok = false
 	}
 	if !ok {
-		s.mu.Unlock()
-		return InteractionResult{Failed: true}
+		return nil, nil
 	}
 	in := s.newInteractionLocked(interactionComponent, userID, c.ID)
 	in.messageID = m.ID
 	p := s.interactionPayloadLocked(in, mem, c)
 	p["data"] = obj{"custom_id": customID, "component_type": componentButton}
 	p["message"] = s.messageJSONLocked(c, m, renderOpts{})
-	s.mu.Unlock()
-	return s.deliverInteraction(in, p)
+	return in, p
 }
 
 // SlashCommand makes userID run the registered CHAT_INPUT command name in

@@ -200,6 +200,9 @@ func (s *Server) textChannelLocked(x *exchange, id string) *channel {
 	case c.isThread() && c.Archived && c.Locked:
 		x.refuse(http.StatusBadRequest, 50083, "Thread is archived", "")
 		return nil
+	case c.Type == ChannelDM && s.members[c.RecipientID] != nil && s.members[c.RecipientID].NoDirectMessages:
+		x.refuse(http.StatusForbidden, 50007, "Cannot send messages to this user", "")
+		return nil
 	}
 	return c
 }
@@ -271,7 +274,11 @@ func (s *Server) dispatchMessageLocked(event string, c *channel, m *message) {
 	if !s.canSeeContent(m) {
 		bare = s.messageJSONLocked(c, m, renderOpts{gateway: true, hideContent: true})
 	}
-	s.dispatchLocked(event, IntentGuildMessages, full, bare)
+	intent := IntentGuildMessages
+	if c.Type == ChannelDM {
+		intent = IntentDirectMessages
+	}
+	s.dispatchLocked(event, intent, full, bare)
 }
 
 // messageLocked finds a live message of a known channel, or answers 404.

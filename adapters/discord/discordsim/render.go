@@ -238,7 +238,7 @@ func (s *Server) messageJSONLocked(c *channel, m *message, o renderOpts) obj {
 	if c.isThread() {
 		out["position"] = slices.Index(c.msgs, m)
 	}
-	if o.gateway {
+	if o.gateway && c.Type != ChannelDM {
 		out["guild_id"] = s.opts.GuildID
 		if mem := s.members[m.AuthorID]; mem != nil && m.webhookID == "" {
 			out["member"] = s.memberJSONLocked(mem, false)
@@ -253,6 +253,9 @@ func tagJSON(t Tag) obj {
 
 // channelJSONLocked is the channel object of c.
 func (s *Server) channelJSONLocked(c *channel) obj {
+	if c.Type == ChannelDM {
+		return s.dmChannelJSON(c)
+	}
 	o := obj{
 		"id":                  c.ID,
 		"type":                c.Type,

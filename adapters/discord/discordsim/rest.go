@@ -57,6 +57,8 @@ func endpoint(method, path string) handler {
 		return (*Server).getMe
 	case "GET /users/{user_id}":
 		return (*Server).getUser
+	case "POST /users/@me/channels":
+		return (*Server).createDM
 	case "GET /channels/{channel_id}":
 		return (*Server).getChannel
 	case "PATCH /channels/{channel_id}":

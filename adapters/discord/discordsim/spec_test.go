@@ -256,6 +256,13 @@ func TestSpecResponses(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = s.ChannelMessageSend(testText, strings.Repeat("x", 2001)) // a 400 answer
+	dm, err := s.UserChannelCreate(testAgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ChannelMessageSendComplex(dm.ID, claimCard("in a DM")); err != nil {
+		t.Fatal(err)
+	}
 	s.AddHandler(func(s *discordgo.Session, i *discordgo.InteractionCreate) {
 		_ = s.InteractionRespond(i.Interaction, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
 		_, _ = s.FollowupMessageCreate(i.Interaction, true, &discordgo.WebhookParams{Content: "done"})
@@ -266,7 +273,7 @@ func TestSpecResponses(t *testing.T) {
 	if res := f.sim.SlashCommand(testAgent, testText, "status", nil); res.Failed {
 		t.Errorf("status: %+v", res)
 	}
-	f.waitFor(t, "the interaction's calls", func() bool { return checked.Load() >= 19 })
+	f.waitFor(t, "the interaction's calls", func() bool { return checked.Load() >= 21 })
 }
 
 func ptr[T any](v T) *T { return &v }

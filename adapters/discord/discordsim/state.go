@@ -11,6 +11,7 @@ import (
 // Channel types (https://discord.com/developers/docs/resources/channel#channel-object-channel-types).
 const (
 	ChannelText          = 0
+	ChannelDM            = 1
 	ChannelCategory      = 4
 	ChannelAnnouncement  = 5
 	ChannelPublicThread  = 11
@@ -52,6 +53,9 @@ type Channel struct {
 	Archived    bool
 	Locked      bool
 	OwnerID     string // who created the thread
+
+	// Direct message channels only: the member the bot talks to.
+	RecipientID string
 }
 
 // Member is a member of the guild.
@@ -61,6 +65,9 @@ type Member struct {
 	GlobalName string
 	Roles      []string // role ids
 	Bot        bool
+	// NoDirectMessages: the member does not accept direct messages from
+	// server members, so the bot's are refused (50007).
+	NoDirectMessages bool
 }
 
 // Role is a role of the guild.

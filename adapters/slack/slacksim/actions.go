@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 )
@@ -234,11 +235,47 @@ func (s *Server) SelectOption(userID, channel, messageTS, actionID, value string
 
 func (s *Server) blockAction(what, elemType, userID, channel, messageTS, actionID, value string) {
 	s.mu.Lock()
+	payload, ok := s.blockActionLocked(what, elemType, userID, channel, messageTS, actionID, value)
+	target := s.interactionsURL
+	s.mu.Unlock()
+	if ok {
+		s.deliverAction(payload, target)
+	}
+}
+
+// DoubleClickButton clicks a button twice in quick succession, as someone
+// who double-clicks: both block_actions interactions are made from the
+// message as it is before the app answers either, then sent at once. It
+// returns once the app acknowledged both.
+func (s *Server) DoubleClickButton(userID, channel, messageTS, actionID, value string) {
+	s.mu.Lock()
+	var payloads [][]byte
+	for range 2 {
+		if p, ok := s.blockActionLocked("DoubleClickButton", "button", userID, channel, messageTS, actionID, value); ok {
+			payloads = append(payloads, p)
+		}
+	}
+	target := s.interactionsURL
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range payloads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.deliverAction(p, target)
+		}()
+	}
+	wg.Wait()
+}
+
+// blockActionLocked makes the block_actions payload of a click on the
+// element actionID of a message; false (and a violation) when there is no
+// such element.
+func (s *Server) blockActionLocked(what, elemType, userID, channel, messageTS, actionID, value string) ([]byte, bool) {
 	ch := s.channelLocked(channel)
 	if ch == nil {
 		s.violationLocked("sim: %s in unknown channel %q", what, channel)
-		s.mu.Unlock()
-		return
+		return nil, false
 	}
 	var msgJSON obj
 	var blocks json.RawMessage
@@ -260,19 +297,16 @@ func (s *Server) blockAction(what, elemType, userID, channel, messageTS, actionI
 	}
 	if msgJSON == nil {
 		s.violationLocked("sim: %s on unknown message %s in %s", what, messageTS, ch.id)
-		s.mu.Unlock()
-		return
+		return nil, false
 	}
 	blockID, elem := findElement(blocks, actionID)
 	if elem == nil {
 		s.violationLocked("sim: %s: message %s has no element with action_id %q", what, messageTS, actionID)
-		s.mu.Unlock()
-		return
+		return nil, false
 	}
 	if t, _ := elem["type"].(string); t != elemType {
 		s.violationLocked("sim: %s: element %q is a %s, not a %s", what, actionID, t, elemType)
-		s.mu.Unlock()
-		return
+		return nil, false
 	}
 	actionTS := s.newTSLocked()
 	action := obj{"action_id": actionID, "block_id": blockID, "type": elemType, "action_ts": actionTS}
@@ -297,8 +331,7 @@ func (s *Server) blockAction(what, elemType, userID, channel, messageTS, actionI
 		opt := findOption(elem, value)
 		if opt == nil {
 			s.violationLocked("sim: SelectOption: select %q has no option %q", actionID, value)
-			s.mu.Unlock()
-			return
+			return nil, false
 		}
 		action["selected_option"] = opt
 		if ph, ok := elem["placeholder"]; ok {
@@ -328,10 +361,13 @@ func (s *Server) blockAction(what, elemType, userID, channel, messageTS, actionI
 		"response_url":          s.responseURLString(ru),
 		"actions":               []obj{action},
 	}
-	target := s.interactionsURL
-	s.mu.Unlock()
-
 	b, _ := json.Marshal(payload)
+	return b, true
+}
+
+// deliverAction sends a block_actions payload to the app and records its
+// answer.
+func (s *Server) deliverAction(b []byte, target string) {
 	answer, via, ok := s.interact(kindInteractive, b, url.Values{"payload": {string(b)}}, target)
 	if !ok {
 		return

@@ -300,6 +300,35 @@ func TestHTTPInteractionsAndCommands(t *testing.T) {
 	f.noViolations(t)
 }
 
+// TestDoubleClick: both clicks are made from the message as it was, so
+// the second carries the button even if the app replaced the message
+// after the first; each has its own trigger and response_url.
+func TestDoubleClick(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	app := newFakeApp(t)
+	app.answer = func(delivery) (string, []byte) { return "text/plain", nil }
+	f.sim.SetInteractionsURL(app.srv.URL + "/interactions")
+	_, ts, err := f.client.PostMessage(testChannel, slack.MsgOptionText("send", false), buttonBlocks("send", "17"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sim.DoubleClickButton(testAgent, testChannel, ts, "send", "")
+	var got []slack.InteractionCallback
+	for range 2 {
+		var ic slack.InteractionCallback
+		if err := json.Unmarshal([]byte(mustQuery(t, app.next(t).body).Get("payload")), &ic); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ic)
+	}
+	if got[0].TriggerID == got[1].TriggerID || got[0].ResponseURL == got[1].ResponseURL ||
+		got[0].ActionCallback.BlockActions[0].Value != "17" || got[1].ActionCallback.BlockActions[0].Value != "17" {
+		t.Fatalf("double click = %+v", got)
+	}
+	f.noViolations(t)
+}
+
 func mustQuery(t *testing.T, b []byte) url.Values {
 	t.Helper()
 	v, err := url.ParseQuery(string(b))
