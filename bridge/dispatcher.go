@@ -30,6 +30,9 @@ type Dispatcher struct {
 	// EngOnCall is mentioned on escalation cards (the engineering on-call
 	// group, in the engineering platform's markup).
 	EngOnCall string
+	// AccountHandles names the X support accounts on cards (user id →
+	// handle, without "@"); set it when several accounts share channels.
+	AccountHandles map[string]string
 
 	Workers      int           // concurrent deliveries; default 8
 	Lease        time.Duration // how long a claim lasts before recovery; default 2 min
@@ -360,14 +363,15 @@ func payloadPost(it *OutboxItem) Post {
 // read them, else read now. The extras are best effort: without them the
 // card still shows the conversation.
 func (d *Dispatcher) card(ctx context.Context, conv *Conversation, cust *Customer, snap *Snapshot) Card {
+	card := RenderCard(conv, cust)
+	card.Account = d.AccountHandles[conv.Account]
 	if snap == nil || snap.Extras == nil {
 		var err error
 		if snap, err = d.Store.Snapshot(ctx, []int64{conv.ID}, nil); err != nil {
 			d.Logger.Warn("card extras", "conversation", conv.ID, "err", err)
-			return RenderCard(conv, cust)
+			return card
 		}
 	}
-	card := RenderCard(conv, cust)
 	x := snap.Extras[conv.ID]
 	if x == nil {
 		return card

@@ -22,9 +22,12 @@ type Card struct {
 	Followers    int
 	Verified     bool
 	SourceURL    string // the tweet, for mentions
-	OpenedAt     time.Time
-	ClosedAt     time.Time
-	PreviousID   int64
+	// Account is the @handle of the support account the customer wrote
+	// to, when the bridge serves several (empty when it serves one).
+	Account    string
+	OpenedAt   time.Time
+	ClosedAt   time.Time
+	PreviousID int64
 
 	ConversationID int64 // the value of the card's buttons
 	AssigneeID     string

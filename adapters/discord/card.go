@@ -246,8 +246,14 @@ func renderCard(c bridge.Card, l links) (*discordgo.MessageEmbed, []discordgo.Me
 		handle += " ✓"
 	}
 	channel := "Direct message"
+	if c.Account != "" {
+		channel += " to " + escapeMarkdown("@"+c.Account)
+	}
 	if c.Kind == bridge.KindMention {
 		channel = "Public mention"
+		if c.Account != "" {
+			channel += " of " + escapeMarkdown("@"+c.Account)
+		}
 		if c.SourceURL != "" {
 			channel += " · [view tweet](" + c.SourceURL + ")"
 		}

@@ -64,6 +64,8 @@ func TestRenderCardByStatus(t *testing.T) {
 	mention := testCard()
 	mention.Kind, mention.SourceURL, mention.CustomerName = bridge.KindMention, "https://x.com/jane/status/1", ""
 	mention.HistoryCount = 5
+	toBilling := testCard()
+	toBilling.Account = "acme_billing"
 	mention.History = []bridge.CardHistory{{Ticket: "#12", Status: bridge.StatusClosed, Thread: bridge.ThreadRef{Platform: "discord", Channel: testText, ThreadID: "1700000000000000012"}}}
 
 	for _, tc := range []struct {
@@ -100,6 +102,8 @@ func TestRenderCardByStatus(t *testing.T) {
 			map[string]string{"Channel": "Public mention · [view tweet](https://x.com/jane/status/1)",
 				"History": "🗂️ 5 earlier conversations: [\\#12](https://discord.com/channels/" + testGuild + "/" + testText + "/1700000000000000012) (closed), …"},
 			colorOpen, "#42 · @jane"},
+		{"one of several support accounts", toBilling, nil,
+			map[string]string{"Channel": "Direct message to @acme\\_billing"}, colorOpen, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, comps := renderCard(tc.card, l)

@@ -137,8 +137,14 @@ func renderCard(c bridge.Card, l links) ([]slackapi.Block, string) {
 		verified = "Yes ✓"
 	}
 	channel := "Direct message"
+	if c.Account != "" {
+		channel += " to " + escape("@"+c.Account)
+	}
 	if c.Kind == bridge.KindMention {
 		channel = "Public mention"
+		if c.Account != "" {
+			channel += " of " + escape("@"+c.Account)
+		}
 		if c.SourceURL != "" {
 			channel += " · " + link(c.SourceURL, "view tweet")
 		}

@@ -255,6 +255,25 @@ func TestRenderCard(t *testing.T) {
 			has:     []string{"*Close reason*\nrefund issued &amp; confirmed", "1 earlier conversation: <https://acme.slack.com/archives/C0SUPPORT/p12|#3> (closed)"},
 			textHas: []string{"public mention", "urgent priority", "closed"},
 		},
+		{
+			name: "one of several support accounts",
+			card: bridge.Card{
+				Ticket: "#8", Kind: bridge.KindMention, Status: bridge.StatusOpen, Priority: bridge.PriorityNormal,
+				CustomerName: "Bob", Handle: "bob", SourceURL: "https://x.com/bob/status/9", Account: "acme_billing",
+				OpenedAt: opened, ConversationID: 8,
+			},
+			header: "#8 · Bob",
+			fields: []string{"*Channel*\nPublic mention of @acme_billing · <https://x.com/bob/status/9|view tweet>"},
+		},
+		{
+			name: "dm to one of several support accounts",
+			card: bridge.Card{
+				Ticket: "#9", Kind: bridge.KindDM, Status: bridge.StatusOpen, Priority: bridge.PriorityNormal,
+				CustomerName: "Bob", Handle: "bob", Account: "acme_help", OpenedAt: opened, ConversationID: 9,
+			},
+			header: "#9 · Bob",
+			fields: []string{"*Channel*\nDirect message to @acme_help"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

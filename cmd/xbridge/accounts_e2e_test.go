@@ -60,6 +60,16 @@ func rootOf(s *slacksim.Server, channel, handle string) string {
 	return ""
 }
 
+// cardBlocks returns the blocks of a thread's root, as JSON.
+func cardBlocks(s *slacksim.Server, channel, ts string) string {
+	for _, r := range s.Roots(channel) {
+		if r.TS == ts {
+			return string(r.Blocks)
+		}
+	}
+	return ""
+}
+
 func TestSeveralSupportAccountsEndToEnd(t *testing.T) {
 	t.Parallel()
 	for name, dsn := range databases(t) {
@@ -80,6 +90,16 @@ func TestSeveralSupportAccountsEndToEnd(t *testing.T) {
 			})
 			if n := len(s.Slack.Roots(demoChannel)); n != 1 {
 				t.Errorf("support channel has %d threads, want only help's", n)
+			}
+			// Each card says which account the customer wrote to.
+			for _, c := range []struct{ channel, thread, want string }{
+				{demoChannel, alice, "Direct message to @" + demoSupportHandle},
+				{billingChannel, carol, "Public mention of @acme_billing"},
+				{billingChannel, dave, "Direct message to @acme_billing"},
+			} {
+				if card := cardBlocks(s.Slack, c.channel, c.thread); !strings.Contains(card, c.want) {
+					t.Errorf("card %s in %s does not say %q: %s", c.thread, c.channel, c.want, card)
+				}
 			}
 
 			// The agents' answers go out from the account each conversation

@@ -138,6 +138,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Observe: m.Metrics,
 	}
 	m.Dispatcher.EngOnCall = cfg.Escalation.OnCall
+	if accounts := cfg.X.accounts(); len(accounts) > 1 {
+		// Agents answering in a shared channel see which account they
+		// answer as.
+		m.Dispatcher.AccountHandles = map[string]string{}
+		for _, a := range accounts {
+			m.Dispatcher.AccountHandles[a.UserID] = a.handle()
+		}
+	}
 	m.Service = &bridge.Service{
 		Store: m.Store, Clock: m.Clock, Logger: m.Logger.With("component", "service"),
 		Rules:        x.Rules{},
