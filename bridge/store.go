@@ -177,6 +177,15 @@ type Tx interface {
 	// TargetsSince lists targets started at or after since, for reports.
 	TargetsSince(ctx context.Context, since time.Time) ([]*SLATarget, error)
 
+	// Media.
+
+	// InsertAttachment inserts a and sets its ID.
+	InsertAttachment(ctx context.Context, a *Attachment) error
+	UpdateAttachment(ctx context.Context, a *Attachment) error
+	Attachment(ctx context.Context, id int64) (*Attachment, error)
+	// Attachments lists a message's files in id order.
+	Attachments(ctx context.Context, messageID int64) ([]*Attachment, error)
+
 	Cursor(ctx context.Context, name string) (string, error)
 	SetCursor(ctx context.Context, name, value string) error
 }
