@@ -144,7 +144,7 @@ func (c *Client) UploadMedia(ctx context.Context, account string, u bridge.Media
 	expires := c.now().Add(time.Duration(initOut.Data.ExpiresAfterSecs) * time.Second)
 	for seg, sent := 0, int64(0); sent < u.Size; seg++ {
 		n := min(appendChunk, u.Size-sent)
-		if err := c.appendSegment(ctx, id, seg, io.LimitReader(u.Body, n)); err != nil {
+		if err := c.appendSegment(ctx, id, seg, u.Body, n); err != nil {
 			return "", time.Time{}, cl.deliveryError("media upload", err)
 		}
 		sent += n
@@ -212,36 +212,35 @@ func (c *Client) awaitProcessing(ctx context.Context, cl *call, id string, st up
 	return nil
 }
 
-// appendSegment sends one APPEND segment as multipart/form-data, streamed
-// from r.
-func (c *Client) appendSegment(ctx context.Context, id string, seg int, r io.Reader) error {
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		err := mw.WriteField("segment_index", strconv.Itoa(seg))
-		if err == nil {
-			h := textproto.MIMEHeader{}
-			h.Set("Content-Disposition", `form-data; name="media"; filename="blob"`)
-			h.Set("Content-Type", "application/octet-stream")
-			var part io.Writer
-			if part, err = mw.CreatePart(h); err == nil {
-				_, err = io.Copy(part, r)
-			}
-		}
-		if err == nil {
-			err = mw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	u := c.apiURL + "/2/media/upload/" + url.PathEscape(id) + "/append"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, pr)
-	if err != nil {
-		pr.Close()
+// appendSegment sends one APPEND segment of n bytes as
+// multipart/form-data, streamed from r, with its length announced.
+func (c *Client) appendSegment(ctx context.Context, id string, seg int, r io.Reader, n int64) error {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	if err := mw.WriteField("segment_index", strconv.Itoa(seg)); err != nil {
 		return err
 	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="media"; filename="blob"`)
+	h.Set("Content-Type", "application/octet-stream")
+	if _, err := mw.CreatePart(h); err != nil {
+		return err
+	}
+	head := bytes.Clone(b.Bytes())
+	b.Reset()
+	if err := mw.Close(); err != nil {
+		return err
+	}
+	tail := b.Bytes()
+	body := io.MultiReader(bytes.NewReader(head), io.LimitReader(r, n), bytes.NewReader(tail))
+	u := c.apiURL + "/2/media/upload/" + url.PathEscape(id) + "/append"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = int64(len(head)) + n + int64(len(tail))
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Accept", "application/json")
-	defer pr.Close() // unblocks the writer if the request ends early
 	var out json.RawMessage
 	return c.doJSONWith(c.media, req, &out)
 }
