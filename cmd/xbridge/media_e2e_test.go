@@ -158,6 +158,12 @@ func TestMediaEndToEnd(t *testing.T) {
 			if reply.Text != "Under the battery cover:" || up.SHA256 != hexSHA(where) || up.Category != "tweet_image" {
 				t.Fatalf("reply %+v, media %+v", reply, up)
 			}
+			// The sends that come back through the webhook are known as the bridge's own.
+			for _, th := range []string{thread, thread2} {
+				if threadSaysIn(s.Slack.Thread(demoChannel, th), "Sent directly on X") {
+					t.Errorf("the bridge's own send with media came back as a stranger's")
+				}
+			}
 			e.noViolations()
 		})
 	}
