@@ -370,6 +370,17 @@ func carriesMedia(prev []*OutboxItem) bool {
 	return false
 }
 
+// firstSend is the first X send of a message's items (an upload of its
+// files may come before it); allPending has checked there is one.
+func firstSend(items []*OutboxItem) *OutboxItem {
+	for _, it := range items {
+		if it.Effect.IsX() {
+			return it
+		}
+	}
+	return items[0]
+}
+
 // reuploadItems uploads again, before a resend, the files of a message X
 // does not hold any more.
 func reuploadItems(ctx context.Context, tx Tx, conv *Conversation, msgID int64, key string, now time.Time) ([]*OutboxItem, error) {

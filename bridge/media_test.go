@@ -475,6 +475,31 @@ func TestDeletedFileReplyIsNotSent(t *testing.T) {
 	}
 }
 
+// TestEditedFileReplyKeepsItsFileAndDelay: editing the text of a reply
+// with a file inside the send delay changes the text; the file still goes,
+// when the delay is over.
+func TestEditedFileReplyKeepsItsFileAndDelay(t *testing.T) {
+	t.Parallel()
+	h, chat, mx := mediaSetup(t)
+	chat.put("https://files.slack.com/a.png", pngBytes)
+	h.dm("2001", "hello")
+	msg := h.agentFiles(h.thread(1), "Lable", bridge.MediaRef{Kind: bridge.MediaPhoto, Name: "a.png",
+		URL: "https://files.slack.com/a.png", ContentType: "image/png", Size: int64(len(pngBytes))})
+	h.advance(5 * time.Second)
+	if err := h.svc.HandleChatEdit(h.ctx, bridge.ChatEdit{Platform: "slack", EventID: "edit-1", Channel: "C1",
+		MessageID: msg, UserID: "U1", Text: "Label"}); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(4 * time.Second)
+	if _, sends := mx.counts(); sends != 0 {
+		t.Fatal("the edited reply went out before its send delay was over")
+	}
+	h.advance(2 * time.Second)
+	if ups, sends := mx.counts(); ups != 1 || sends != 1 || mx.sends[0].text != "Label" || len(mx.sends[0].media) != 1 {
+		t.Fatalf("%d uploads, sends %+v", ups, mx.sends)
+	}
+}
+
 // TestCrashMidUploadToXNeverSendsTwice: the upload to X was recorded, then
 // the worker sending the DM died. Recovery looks on X for the send with
 // its media: found, it is recorded as sent; the file is not uploaded again.

@@ -562,7 +562,7 @@ func (s *Service) HandleChatEdit(ctx context.Context, e ChatEdit) error {
 		if err := tx.UpdateMessage(ctx, msg); err != nil {
 			return err
 		}
-		notBefore := items[0].NotBefore
+		notBefore := firstSend(items).NotBefore
 		sends := s.sendItems(conv, msg, parts, "edit:"+e.EventID, notBefore)
 		if media {
 			markMedia(sends)
