@@ -52,6 +52,11 @@ func TestDomainOnPostgres(t *testing.T) {
 		"ReadReceiptsBothWays":                           TestReadReceiptsBothWays,
 		"CustomerReadReceiptMarksTheReplySeen":           TestCustomerReadReceiptMarksTheReplySeen,
 		"TypingShowsBrieflyAndThrottled":                 TestTypingShowsBrieflyAndThrottled,
+		"CustomerPhotoLandsInTheThreadAsAFile":           TestCustomerPhotoLandsInTheThreadAsAFile,
+		"CrashMidFileTransferNeitherLosesNorRepeats":     TestCrashMidFileTransferNeitherLosesNorRepeats,
+		"AgentPNGReachesTheCustomer":                     TestAgentPNGReachesTheCustomer,
+		"FilesXRefusesAreRefusedInTheThread":             TestFilesXRefusesAreRefusedInTheThread,
+		"CrashMidUploadToXNeverSendsTwice":               TestCrashMidUploadToXNeverSendsTwice,
 	} {
 		t.Run(name, test)
 	}
