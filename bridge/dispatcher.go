@@ -33,6 +33,11 @@ type Dispatcher struct {
 	// AccountHandles names the X support accounts on cards (user id →
 	// handle, without "@"); set it when several accounts share channels.
 	AccountHandles map[string]string
+	// MediaRules are X's limits on agents' files (checked again on their
+	// sniffed type); MediaMaxBytes caps the files moved either way
+	// (default DefaultMediaMaxBytes).
+	MediaRules    MediaRules
+	MediaMaxBytes int64
 
 	Workers      int           // concurrent deliveries; default 8
 	Lease        time.Duration // how long a claim lasts before recovery; default 2 min
@@ -524,13 +529,11 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 		if d.X == nil {
 			return "", followUp{}, &DeliveryError{Reason: "no X account configured"}
 		}
-		var id string
-		if it.Effect == EffectDM {
-			id, err = d.X.SendDM(ctx, conv.Account, cust.XUserID, it.Payload.Text)
-		} else {
-			id, err = d.X.Reply(ctx, conv.Account, conv.ReplyToID, it.Payload.Text)
-		}
+		id, err := d.sendX(ctx, it, conv, cust)
 		return id, followUp{}, err
+	}
+	if it.Effect == EffectChatFile || it.Effect == EffectMediaUpload {
+		return d.performMedia(ctx, it, conv, cust)
 	}
 	if it.Payload.EscalationID != 0 {
 		return d.performEscalation(ctx, it, conv, cust)
@@ -944,7 +947,7 @@ func (d *Dispatcher) findSent(ctx context.Context, it *OutboxItem) (string, bool
 			return err
 		}
 		q = SentQuery{Kind: conv.Kind, Account: conv.Account, RecipientID: cust.XUserID,
-			InReplyToID: conv.ReplyToID, Text: it.Payload.Text, After: it.UpdatedAt.Add(-time.Minute)}
+			InReplyToID: conv.ReplyToID, Text: it.Payload.Text, Media: it.Payload.Media, After: it.UpdatedAt.Add(-time.Minute)}
 		return nil
 	})
 	if err != nil {

@@ -25,6 +25,7 @@ type InboundMessage struct {
 	Sender          XUser
 	RecipientID     string // DMs: who it was sent to (the customer, for the support account's own DMs)
 	Text            string
+	Media           []MediaRef // photos, GIFs, videos it carries
 	CreatedAt       time.Time
 	Via             string // "webhook" or "poll", for metrics and logs
 }
@@ -40,6 +41,7 @@ type ChatMessage struct {
 	UserName  string
 	Roles     []Role // the author's roles; only agents' plain replies reach the customer
 	Text      string
+	Files     []MediaRef // files shared with the message
 	// InBotThread says the thread's root was posted by the bridge. Such a
 	// thread the store does not know yet is one whose card is still being
 	// recorded: the event is refused as unavailable so the platform

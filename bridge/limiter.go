@@ -45,7 +45,7 @@ func LaneClass(lane string) string {
 // updates, reactions) have separate limits on chat platforms.
 func chatLane(conv *Conversation, effect Effect) string {
 	kind := "post"
-	if effect != EffectCard && effect != EffectPost {
+	if effect != EffectCard && effect != EffectPost && effect != EffectChatFile {
 		kind = "edit"
 	}
 	return conv.ChatPlatform + ":" + kind + ":" + conv.ChatChannel

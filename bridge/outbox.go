@@ -87,4 +87,8 @@ type Payload struct {
 	ToChannel bool `json:"to_channel,omitempty"`
 	// Ref is the idempotency key of the item an EffectUnpost removes.
 	Ref string `json:"ref,omitempty"`
+	// Attachment is the file an EffectChatFile or EffectMediaUpload moves.
+	Attachment int64 `json:"attachment,omitempty"`
+	// Media: this X send carries its message's files.
+	Media bool `json:"media,omitempty"`
 }

@@ -221,6 +221,7 @@ type SentQuery struct {
 	RecipientID string // DMs
 	InReplyToID string // replies
 	Text        string
+	Media       bool      // the message carried files
 	After       time.Time // the send was attempted after this time
 }
 

@@ -55,6 +55,11 @@ func TestDomainOnPostgres(t *testing.T) {
 		"SavedReplyPreviewSendsNothingUntilSend":         TestSavedReplyPreviewSendsNothingUntilSend,
 		"SavedReplyPreviewCancelSendsNothing":            TestSavedReplyPreviewCancelSendsNothing,
 		"SavedReplyDoubleClickSendsOnce":                 TestSavedReplyDoubleClickSendsOnce,
+		"CustomerPhotoLandsInTheThreadAsAFile":           TestCustomerPhotoLandsInTheThreadAsAFile,
+		"CrashMidFileTransferNeitherLosesNorRepeats":     TestCrashMidFileTransferNeitherLosesNorRepeats,
+		"AgentPNGReachesTheCustomer":                     TestAgentPNGReachesTheCustomer,
+		"FilesXRefusesAreRefusedInTheThread":             TestFilesXRefusesAreRefusedInTheThread,
+		"CrashMidUploadToXNeverSendsTwice":               TestCrashMidUploadToXNeverSendsTwice,
 	} {
 		t.Run(name, test)
 	}

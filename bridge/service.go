@@ -47,6 +47,10 @@ type Service struct {
 	SLA           *SLA
 	WakeScheduler func(t time.Time)
 
+	// MediaMaxBytes caps the files agents send (default
+	// DefaultMediaMaxBytes).
+	MediaMaxBytes int64
+
 	// Wake, when set, is called after a commit that enqueued work.
 	Wake func()
 	// Observe, when set, counts events.
@@ -172,9 +176,13 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 	}
 	msg := Message{
 		ConversationID: conv.ID, Direction: DirectionIn, AuthorID: cust.XUserID,
-		AuthorName: cust.DisplayName(), Text: ev.Text, XID: ev.EventID, CreatedAt: at.UTC(),
+		AuthorName: cust.DisplayName(), Text: inboundText(ev), XID: ev.EventID, CreatedAt: at.UTC(),
 	}
 	if err := tx.InsertMessage(ctx, &msg); err != nil {
+		return err
+	}
+	files, err := s.recordInboundMedia(ctx, tx, conv, &msg, ev.Media)
+	if err != nil {
 		return err
 	}
 	change := map[opening]slaChange{openedNew: slaOpened, openedReopened: slaReopened, openedExisting: slaCustomerWrote}[opened]
@@ -200,7 +208,7 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 		}
 	}
 	if opened == openedNew {
-		items := tierItems
+		items := append(files, tierItems...)
 		if agent, err := s.autoAssign(ctx, tx, conv); err != nil {
 			return err
 		} else if agent != nil {
@@ -230,6 +238,7 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) e
 			s.notice(conv, fmt.Sprintf("reopen:%d", msg.ID), PostNotice, "Reopened: the customer wrote again."))
 	}
 	items = append(items, customerPostItem(conv, msg.ID, s.now()))
+	items = append(items, files...)
 	return tx.Enqueue(ctx, append(items, tierItems...)...)
 }
 
@@ -440,7 +449,7 @@ func (s *Service) recordReply(ctx context.Context, tx Tx, conv *Conversation, m 
 		ConversationID: conv.ID, Direction: DirectionOut, AuthorID: m.UserID, AuthorName: m.UserName,
 		Text: text, ChatID: m.MessageID, CreatedAt: now,
 	}
-	parts, err := s.Rules.Parts(conv.Kind, text)
+	parts, err := s.replyParts(conv.Kind, text, m.Files)
 	if err != nil {
 		msg.Delivery = DeliveryRefused
 		msg.DeliveryError = ErrorMessage(err)
@@ -456,6 +465,11 @@ func (s *Service) recordReply(ctx context.Context, tx Tx, conv *Conversation, m 
 		return nil, err
 	}
 	items := s.sendItems(conv, msg, parts, "send", now.Add(s.SendDelay))
+	uploads, err := s.recordReplyFiles(ctx, tx, conv, msg, m.Files, items)
+	if err != nil {
+		return nil, err
+	}
+	items = append(uploads, items...)
 	if s.Tier != nil && s.readPolicy() != ReadNever && conv.Kind == KindDM {
 		// The customer sees the support account typing while the reply
 		// waits out its send delay.
@@ -534,7 +548,8 @@ func (s *Service) HandleChatEdit(ctx context.Context, e ChatEdit) error {
 			return err
 		}
 		msg.Text = text
-		parts, err := s.Rules.Parts(conv.Kind, text)
+		media := carriesMedia(items)
+		parts, err := s.textParts(conv.Kind, text, media)
 		if err != nil {
 			msg.Delivery = DeliveryRefused
 			msg.DeliveryError = ErrorMessage(err)
@@ -549,8 +564,12 @@ func (s *Service) HandleChatEdit(ctx context.Context, e ChatEdit) error {
 		if err := tx.UpdateMessage(ctx, msg); err != nil {
 			return err
 		}
-		notBefore := items[0].NotBefore
-		return tx.Enqueue(ctx, s.sendItems(conv, msg, parts, "edit:"+e.EventID, notBefore)...)
+		notBefore := firstSend(items).NotBefore
+		sends := s.sendItems(conv, msg, parts, "edit:"+e.EventID, notBefore)
+		if media {
+			markMedia(sends)
+		}
+		return tx.Enqueue(ctx, sends...)
 	})
 }
 
@@ -618,11 +637,12 @@ func (s *Service) resend(ctx context.Context, a ChatAction) error {
 		if err != nil {
 			return err
 		}
-		parts, err := s.Rules.Parts(conv.Kind, msg.Text)
+		prev, err := tx.OutboxForMessage(ctx, msg.ID)
 		if err != nil {
 			return err
 		}
-		prev, err := tx.OutboxForMessage(ctx, msg.ID)
+		media := carriesMedia(prev)
+		parts, err := s.textParts(conv.Kind, msg.Text, media)
 		if err != nil {
 			return err
 		}
@@ -635,7 +655,17 @@ func (s *Service) resend(ctx context.Context, a ChatAction) error {
 		// Parts X already accepted are not sent again.
 		done := latestParts(prev)
 		var items []*OutboxItem
-		for _, it := range s.sendItems(conv, msg, parts, key, s.now()) {
+		if media {
+			// Files X no longer holds go up again first.
+			if items, err = reuploadItems(ctx, tx, conv, msg.ID, key, s.now()); err != nil {
+				return err
+			}
+		}
+		sends := s.sendItems(conv, msg, parts, key, s.now())
+		if media {
+			markMedia(sends)
+		}
+		for _, it := range sends {
 			if d, ok := done[it.Payload.Part]; !ok || d.State != OutboxDone {
 				items = append(items, it)
 			}

@@ -194,6 +194,15 @@ type Tx interface {
 	// returns ECONFLICT.
 	UpdatePreview(ctx context.Context, p *ReplyPreview, fromState PreviewState) error
 
+	// Media.
+
+	// InsertAttachment inserts a and sets its ID.
+	InsertAttachment(ctx context.Context, a *Attachment) error
+	UpdateAttachment(ctx context.Context, a *Attachment) error
+	Attachment(ctx context.Context, id int64) (*Attachment, error)
+	// Attachments lists a message's files in id order.
+	Attachments(ctx context.Context, messageID int64) ([]*Attachment, error)
+
 	Cursor(ctx context.Context, name string) (string, error)
 	SetCursor(ctx context.Context, name, value string) error
 }

@@ -131,6 +131,7 @@ type handlerBox struct{ h Handler }
 type Adapter struct {
 	cfg       Config
 	session   *discordgo.Session
+	downloads *http.Client // attachments from the CDN: no token, no overall timeout
 	logger    *slog.Logger
 	publicKey ed25519.PublicKey // nil: HTTP interactions are refused
 	now       func() time.Time
@@ -198,6 +199,9 @@ func New(cfg Config, logger *slog.Logger) (*Adapter, error) {
 		return nil, fmt.Errorf("discord: %w", err)
 	}
 	s.Client = httpClient(cfg)
+	downloads := *s.Client
+	downloads.Timeout = 0
+	a.downloads = &downloads
 	s.Identify.Intents = intents
 	s.StateEnabled = false           // the adapter keeps the little it needs (channels, members)
 	s.SyncEvents = true              // events reach our handlers in order; the worker keeps them so

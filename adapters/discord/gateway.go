@@ -222,6 +222,7 @@ func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
 		Channel: pl.Channel, ThreadID: pl.ThreadID, MessageID: m.ID,
 		UserID: m.Author.ID, UserName: name, Roles: roles,
 		Text:        plainText(m.Content, a.resolver(ctx, m.Mentions)),
+		Files:       fileRefs(m.Attachments),
 		InBotThread: pl.BotThread,
 	}
 	a.deliver(ctx, "discord message", func(h Handler) error {

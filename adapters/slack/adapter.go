@@ -67,6 +67,7 @@ func (c Config) Validate() error {
 type Adapter struct {
 	cfg    Config
 	api    *slackapi.Client
+	files  *slackapi.Client // api without the HTTP client's overall timeout: file transfers last as long as their context
 	logger *slog.Logger
 	users  *userCache
 	now    func() time.Time
@@ -121,9 +122,12 @@ func New(cfg Config, logger *slog.Logger) (*Adapter, error) {
 	if cfg.AppToken != "" {
 		opts = append(opts, slackapi.OptionAppLevelToken(cfg.AppToken))
 	}
+	transfers := *cfg.HTTPClient
+	transfers.Timeout = 0
 	a := &Adapter{
 		cfg:    cfg,
 		api:    slackapi.New(cfg.BotToken, opts...),
+		files:  slackapi.New(cfg.BotToken, append(opts, slackapi.OptionHTTPClient(&transfers))...),
 		logger: logger.With("adapter", "slack"),
 		now:    time.Now,
 	}

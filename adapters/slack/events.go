@@ -326,6 +326,7 @@ func convertEvent(ev slackevents.EventsAPIEvent, self identity, mention func(str
 			MessageID: m.TimeStamp,
 			UserID:    m.User,
 			Text:      plainText(m.Text, mention),
+			Files:     fileRefs(m.Message),
 			// A thread under one of the bridge's own messages is a ticket
 			// or escalation thread, even if its record is still being
 			// written.

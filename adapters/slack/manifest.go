@@ -13,6 +13,8 @@ var BotScopes = []string{
 	"chat:write",           // cards, thread posts, ephemeral answers
 	"chat:write.customize", // customer messages shown with their name and avatar
 	"commands",             // the /xb slash command
+	"files:read",           // agents' images and files, for the customer
+	"files:write",          // customers' photos and videos, into threads
 	"groups:history",       // message.groups: private channels
 	"groups:read",          // private channel names and membership
 	"reactions:read",       // reaction_added

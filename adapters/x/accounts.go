@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/xbridge/xbridge/bridge"
 )
@@ -21,9 +22,11 @@ type Accounts struct {
 }
 
 var (
-	_ bridge.XPlatform  = (*Accounts)(nil)
-	_ bridge.Reconciler = (*Accounts)(nil)
-	_ bridge.ReadSync   = (*Accounts)(nil)
+	_ bridge.XPlatform   = (*Accounts)(nil)
+	_ bridge.Reconciler  = (*Accounts)(nil)
+	_ bridge.ReadSync    = (*Accounts)(nil)
+	_ bridge.MediaSource = (*Accounts)(nil)
+	_ bridge.MediaSender = (*Accounts)(nil)
 )
 
 // NewAccounts returns the accounts of clients, refusing none, two clients
@@ -67,6 +70,44 @@ func (a *Accounts) client(account string) (*Client, error) {
 // holds no credentials for: permanent, shown to agents.
 func noCredentials(account string) *bridge.DeliveryError {
 	return &bridge.DeliveryError{Reason: fmt.Sprintf("the bridge has no X credentials for account %s", account)}
+}
+
+// OpenMedia downloads media a customer sent to account (see
+// Client.OpenMedia).
+func (a *Accounts) OpenMedia(ctx context.Context, account, url string) (*bridge.FileStream, error) {
+	c, err := a.client(account)
+	if err != nil {
+		return nil, err
+	}
+	return c.OpenMedia(ctx, account, url)
+}
+
+// UploadMedia uploads a file with account's credentials (see
+// Client.UploadMedia).
+func (a *Accounts) UploadMedia(ctx context.Context, account string, u bridge.MediaUpload) (string, time.Time, error) {
+	c, err := a.client(account)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return c.UploadMedia(ctx, account, u)
+}
+
+// SendDMMedia sends a DM with media from account (see Client.SendDMMedia).
+func (a *Accounts) SendDMMedia(ctx context.Context, account, recipientID, text string, mediaIDs []string) (string, error) {
+	c, err := a.client(account)
+	if err != nil {
+		return "", err
+	}
+	return c.SendDMMedia(ctx, account, recipientID, text, mediaIDs)
+}
+
+// ReplyMedia posts a reply with media from account (see Client.ReplyMedia).
+func (a *Accounts) ReplyMedia(ctx context.Context, account, inReplyToID, text string, mediaIDs []string) (string, error) {
+	c, err := a.client(account)
+	if err != nil {
+		return "", err
+	}
+	return c.ReplyMedia(ctx, account, inReplyToID, text, mediaIDs)
 }
 
 // SendDM sends text as a DM from account (see Client.SendDM).

@@ -1,11 +1,14 @@
 package x
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http/httptest"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +92,45 @@ func TestAccountsSendWithTheConversationsAccount(t *testing.T) {
 		t.Errorf("read marks %+v", m)
 	}
 
+	// Media travel with the conversation's account too: a photo Raj sent
+	// billing is downloaded with billing's credentials (X serves DM media
+	// to the DM's participants only), and an agent's file goes back from
+	// billing.
+	e.sim.SetBaseURL(e.srv.URL)
+	pic := noisePNG(t, 16, 16)
+	photo := e.sim.CustomerDMToWithMedia(billing.UserID, raj, "", xsim.Media{Kind: xsim.MediaPhoto, ContentType: "image/png", Data: pic})
+	b, err := webhookEvents([]string{account, billing.UserID}, e.sim.DMWebhookPayload(photo))
+	if err != nil || len(b.msgs) != 1 || len(b.msgs[0].Media) != 1 {
+		t.Fatalf("payload = %+v, %v", b, err)
+	}
+	st, err := a.OpenMedia(ctx, billing.UserID, b.msgs[0].Media[0].URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(st.Body)
+	st.Body.Close()
+	if !bytes.Equal(got, pic) {
+		t.Errorf("billing's download: %d bytes, want the photo's %d", len(got), len(pic))
+	}
+	if st, err := e.client.OpenMedia(ctx, account, b.msgs[0].Media[0].URL); err == nil {
+		st.Body.Close()
+		t.Error("help downloaded the media of a DM to billing")
+	}
+	mediaID, _, err := a.UploadMedia(ctx, billing.UserID, bridge.MediaUpload{ForDM: true, ContentType: "image/png",
+		Size: int64(len(pic)), Body: bytes.NewReader(pic)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SendDMMedia(ctx, billing.UserID, raj, "Here is the label.", []string{mediaID}); err != nil {
+		t.Fatal(err)
+	}
+	if dms := e.sim.DMsTo(raj); len(dms) == 0 || dms[len(dms)-1].SenderID != billing.UserID || len(dms[len(dms)-1].MediaIDs) != 1 {
+		t.Errorf("the DM with the label: %+v", dms)
+	}
+	if _, err := a.ReplyMedia(ctx, press.UserID, mention.ID, "x", []string{mediaID}); err == nil {
+		t.Error("a reply with media from an account without credentials went out")
+	}
+
 	// An account the bridge holds no credentials for: a permanent failure
 	// that names it, and no request to X.
 	before := len(e.sim.Requests())
@@ -113,7 +155,10 @@ func TestAccountsSendWithTheConversationsAccount(t *testing.T) {
 			t.Errorf("unauthenticated request %s %s", r.Method, r.Path)
 		}
 	}
-	e.noViolations(t)
+	// The one request refused is help's download of billing's DM media.
+	if v := e.sim.Violations(); len(v) != 1 || !strings.Contains(v[0], "403 Forbidden: DM media") {
+		t.Errorf("xsim violations %q, want only help's refused download", v)
+	}
 }
 
 func TestAccountsWebhookRoutesByForUserID(t *testing.T) {

@@ -106,6 +106,8 @@ type Client struct {
 	cfg    Config
 	apiURL string
 	http   *http.Client    // authenticates every request
+	media  *http.Client    // http without its overall timeout: uploads and downloads of media last as long as their context
+	plain  *http.Client    // no credentials: public media
 	tw     *twitter.Client // go-twitter, on the same http.Client
 	logger *slog.Logger
 	now    func() time.Time // for Retry-After; tests may replace it
@@ -150,10 +152,14 @@ func NewClient(cfg Config, logger *slog.Logger) (*Client, error) {
 		auth = &bearerTransport{base: base, token: cfg.UserToken}
 	}
 	hc.Transport = &recordingTransport{base: auth}
+	media, plain := *hc, *hc
+	media.Timeout, plain.Timeout, plain.Transport = 0, 0, &recordingTransport{base: base}
 	return &Client{
 		cfg:    cfg,
 		apiURL: apiURL,
 		http:   hc,
+		media:  &media,
+		plain:  &plain,
 		tw:     &twitter.Client{Authorizer: noAuth{}, Client: hc, Host: apiURL},
 		logger: logger.With("adapter", "x"),
 		now:    time.Now,
@@ -210,7 +216,12 @@ func (c *Client) getJSON(ctx context.Context, path string, q url.Values, out any
 // doJSON sends req and decodes a 2xx answer into out. Any other answer is
 // an *apiError.
 func (c *Client) doJSON(req *http.Request, out any) error {
-	resp, err := c.http.Do(req)
+	return c.doJSONWith(c.http, req, out)
+}
+
+// doJSONWith is doJSON through another of the client's http.Clients.
+func (c *Client) doJSONWith(hc *http.Client, req *http.Request, out any) error {
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,8 @@ const (
 type dmEventsPage struct {
 	Data     []dmEventV2 `json:"data"`
 	Includes struct {
-		Users []*twitter.UserObj `json:"users"`
+		Users []*twitter.UserObj  `json:"users"`
+		Media []*twitter.MediaObj `json:"media"`
 	} `json:"includes"`
 	Meta struct {
 		ResultCount int    `json:"result_count"`
@@ -62,6 +63,9 @@ type dmEventV2 struct {
 	ConversationID string   `json:"dm_conversation_id"`
 	SenderID       string   `json:"sender_id"`
 	ParticipantIDs []string `json:"participant_ids"`
+	Attachments    struct {
+		MediaKeys []string `json:"media_keys"`
+	} `json:"attachments"`
 }
 
 // usersByID indexes expanded users by id.
@@ -219,7 +223,11 @@ type v1DMEvent struct {
 		} `json:"target"`
 		SenderID    string `json:"sender_id"`
 		MessageData struct {
-			Text string `json:"text"`
+			Text       string `json:"text"`
+			Attachment *struct {
+				Type  string  `json:"type"`
+				Media v1Media `json:"media"`
+			} `json:"attachment"`
 		} `json:"message_data"`
 	} `json:"message_create"`
 }
@@ -254,19 +262,38 @@ type v1Tweet struct {
 	Text          string `json:"text"`
 	FullText      string `json:"full_text"`
 	ExtendedTweet *struct {
-		FullText string `json:"full_text"`
+		FullText         string          `json:"full_text"`
+		ExtendedEntities *v1TweetMediaOf `json:"extended_entities"`
 	} `json:"extended_tweet"`
-	CreatedAt            string `json:"created_at"`   // "Wed Oct 10 20:19:24 +0000 2018"
-	TimestampMS          string `json:"timestamp_ms"` // epoch milliseconds
-	InReplyToStatusIDStr string `json:"in_reply_to_status_id_str"`
-	InReplyToUserIDStr   string `json:"in_reply_to_user_id_str"`
-	User                 v1User `json:"user"`
+	ExtendedEntities     *v1TweetMediaOf `json:"extended_entities"`
+	CreatedAt            string          `json:"created_at"`   // "Wed Oct 10 20:19:24 +0000 2018"
+	TimestampMS          string          `json:"timestamp_ms"` // epoch milliseconds
+	InReplyToStatusIDStr string          `json:"in_reply_to_status_id_str"`
+	InReplyToUserIDStr   string          `json:"in_reply_to_user_id_str"`
+	User                 v1User          `json:"user"`
 	Entities             struct {
 		UserMentions []struct {
 			IDStr string `json:"id_str"`
 		} `json:"user_mentions"`
 	} `json:"entities"`
 	RetweetedStatus json.RawMessage `json:"retweeted_status"`
+}
+
+// v1TweetMediaOf is a tweet's extended_entities: all its media.
+type v1TweetMediaOf struct {
+	Media []v1Media `json:"media"`
+}
+
+// media returns the tweet's media: those of extended_tweet for a
+// truncated tweet.
+func (t v1Tweet) media() []v1Media {
+	if t.ExtendedTweet != nil && t.ExtendedTweet.ExtendedEntities != nil {
+		return t.ExtendedTweet.ExtendedEntities.Media
+	}
+	if t.ExtendedEntities != nil {
+		return t.ExtendedEntities.Media
+	}
+	return nil
 }
 
 func (t v1Tweet) text() string {
@@ -477,6 +504,11 @@ func dmFromWebhook(account string, ev v1DMEvent, users map[string]v1User) (bridg
 	if u, ok := users[mc.SenderID]; ok {
 		sender = u.xUser(mc.SenderID)
 	}
+	text := mc.MessageData.Text
+	var media []bridge.MediaRef
+	if a := mc.MessageData.Attachment; a != nil && a.Type == "media" {
+		text, media = v1MediaRefs(text, []v1Media{a.Media})
+	}
 	return bridge.InboundMessage{
 		EventID:         ev.ID,
 		Account:         account,
@@ -484,7 +516,8 @@ func dmFromWebhook(account string, ev v1DMEvent, users map[string]v1User) (bridg
 		ConversationKey: dmConversationID(mc.SenderID, mc.Target.RecipientID),
 		Sender:          sender,
 		RecipientID:     mc.Target.RecipientID,
-		Text:            mc.MessageData.Text,
+		Text:            text,
+		Media:           media,
 		CreatedAt:       epochMillis(ev.CreatedTimestamp),
 		Via:             viaWebhook,
 	}, ""
@@ -502,13 +535,15 @@ func mentionFromWebhook(account string, t v1Tweet) (bridge.InboundMessage, strin
 	case author.ID != account && !t.mentions(account) && t.InReplyToUserIDStr != account:
 		return bridge.InboundMessage{}, ignoreUnrelated
 	}
+	text, media := v1MediaRefs(unescapeTweet(t.text()), t.media())
 	m := bridge.InboundMessage{
 		EventID:     t.IDStr,
 		Account:     account,
 		Kind:        bridge.KindMention,
 		InReplyToID: t.InReplyToStatusIDStr,
 		Sender:      author,
-		Text:        unescapeTweet(t.text()),
+		Text:        text,
+		Media:       media,
 		CreatedAt:   t.createdAt(),
 		Via:         viaWebhook,
 	}

@@ -185,14 +185,16 @@ func (p *Poller) pollDMs(ctx context.Context) (int, budget, error) {
 	}
 	ctx, cl := p.Client.startCall(ctx)
 	params := url.Values{
-		"dm_event.fields": {"id,text,event_type,created_at,dm_conversation_id,sender_id,participant_ids"},
+		"dm_event.fields": {"id,text,event_type,created_at,dm_conversation_id,sender_id,participant_ids,attachments"},
 		"event_types":     {"MessageCreate"},
-		"expansions":      {"sender_id"},
+		"expansions":      {"sender_id,attachments.media_keys"},
 		"user.fields":     {"username,name,profile_image_url,public_metrics,verified"},
+		"media.fields":    {"media_key,type,url,preview_image_url,alt_text,variants"},
 		"max_results":     {"100"},
 	}
 	var events []dmEventV2
 	users := map[string]*twitter.UserObj{}
+	media := map[string]*twitter.MediaObj{}
 	newest := ""
 	for {
 		var page dmEventsPage
@@ -201,6 +203,9 @@ func (p *Poller) pollDMs(ctx context.Context) (int, budget, error) {
 		}
 		for id, u := range usersByID(page.Includes.Users) {
 			users[id] = u
+		}
+		for k, m := range mediaByKey(page.Includes.Media) {
+			media[k] = m
 		}
 		done := false
 		for _, ev := range page.Data {
@@ -226,6 +231,7 @@ func (p *Poller) pollDMs(ctx context.Context) (int, budget, error) {
 	n := 0
 	for _, ev := range events {
 		m, reason := dmFromV2(account, ev, users)
+		m.Media = v2MediaRefs(ev.Attachments.MediaKeys, media, dmPageURL(m.ConversationKey))
 		ok, err := p.hand(ctx, m, reason)
 		if err != nil {
 			return n, budgetOf(cl, p.clock().Now()), err
@@ -250,13 +256,15 @@ func (p *Poller) pollMentions(ctx context.Context) (int, budget, error) {
 			twitter.TweetFieldConversationID, twitter.TweetFieldCreatedAt, twitter.TweetFieldAuthorID,
 			twitter.TweetFieldInReplyToUserID, twitter.TweetFieldReferencedTweets,
 		},
-		Expansions: []twitter.Expansion{twitter.ExpansionAuthorID},
-		UserFields: userFields,
-		MaxResults: 100,
-		SinceID:    cursor,
+		Expansions:  []twitter.Expansion{twitter.ExpansionAuthorID, twitter.ExpansionAttachmentsMediaKeys},
+		UserFields:  userFields,
+		MediaFields: mediaFields,
+		MaxResults:  100,
+		SinceID:     cursor,
 	}
 	var tweets []*twitter.TweetObj
 	users := map[string]*twitter.UserObj{}
+	media := map[string]*twitter.MediaObj{}
 	newest := ""
 	for {
 		resp, err := p.Client.tw.UserMentionTimeline(ctx, account, opts)
@@ -266,6 +274,9 @@ func (p *Poller) pollMentions(ctx context.Context) (int, budget, error) {
 		if resp.Raw.Includes != nil {
 			for id, u := range usersByID(resp.Raw.Includes.Users) {
 				users[id] = u
+			}
+			for k, m := range mediaByKey(resp.Raw.Includes.Media) {
+				media[k] = m
 			}
 		}
 		done := false
@@ -294,6 +305,9 @@ func (p *Poller) pollMentions(ctx context.Context) (int, budget, error) {
 	n := 0
 	for _, t := range tweets {
 		m, reason := mentionFromV2(account, t, users)
+		if t.Attachments != nil {
+			m.Media = v2MediaRefs(t.Attachments.MediaKeys, media, tweetPageURL(t.ID))
+		}
 		ok, err := p.hand(ctx, m, reason)
 		if err != nil {
 			return n, budgetOf(cl, p.clock().Now()), err

@@ -40,7 +40,7 @@ func (c *Client) findSentDM(ctx context.Context, q bridge.SentQuery) (string, bo
 		return "", false, fmt.Errorf("find sent dm: recipient %q is not a user id", q.RecipientID)
 	}
 	params := url.Values{
-		"dm_event.fields": {"id,text,sender_id,created_at"},
+		"dm_event.fields": {"id,text,sender_id,created_at,attachments"},
 		"event_types":     {"MessageCreate"},
 		"max_results":     {"100"},
 	}
@@ -54,7 +54,7 @@ func (c *Client) findSentDM(ctx context.Context, q bridge.SentQuery) (string, bo
 			if at := parseV2Time(ev.CreatedAt); !at.IsZero() && at.Before(q.After) {
 				return "", false, nil // older than the send: it did not go out
 			}
-			if ev.SenderID == q.Account && sameText(ev.Text, q.Text) {
+			if ev.SenderID == q.Account && sameSend(ev.Text, len(ev.Attachments.MediaKeys) > 0, q) {
 				return ev.ID, true, nil
 			}
 		}
@@ -74,6 +74,7 @@ func (c *Client) findSentReply(ctx context.Context, q bridge.SentQuery) (string,
 	opts := twitter.UserTweetTimelineOpts{
 		TweetFields: []twitter.TweetField{
 			twitter.TweetFieldReferencedTweets, twitter.TweetFieldCreatedAt, twitter.TweetFieldInReplyToUserID,
+			twitter.TweetFieldAttachments,
 		},
 		Excludes:   []twitter.Exclude{twitter.ExcludeRetweets},
 		StartTime:  q.After.UTC().Truncate(time.Second),
@@ -85,7 +86,7 @@ func (c *Client) findSentReply(ctx context.Context, q bridge.SentQuery) (string,
 			return "", false, fmt.Errorf("find sent reply to %s: %w", q.InReplyToID, err)
 		}
 		for _, t := range resp.Raw.Tweets {
-			if t != nil && repliedTo(t) == q.InReplyToID && sameText(t.Text, q.Text) {
+			if t != nil && repliedTo(t) == q.InReplyToID && sameSend(t.Text, hasMedia(t), q) {
 				return t.ID, true, nil
 			}
 		}
@@ -129,3 +130,23 @@ func sameText(got, sent string) bool {
 var tweetUnescaper = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
 
 func unescapeTweet(s string) string { return tweetUnescaper.Replace(s) }
+
+// sameSend reports whether a message read back from X is the send q
+// describes: the same text, and media when it carried files (whose t.co
+// link X may have put at the end of the text).
+func sameSend(text string, media bool, q bridge.SentQuery) bool {
+	if media != q.Media {
+		return false
+	}
+	if media {
+		text = trailingLinkRE.ReplaceAllString(text, "")
+	}
+	return sameText(text, q.Text)
+}
+
+var trailingLinkRE = regexp.MustCompile(`\s*https://t\.co/\S+\s*$`)
+
+// hasMedia reports whether a tweet carries media.
+func hasMedia(t *twitter.TweetObj) bool {
+	return t.Attachments != nil && len(t.Attachments.MediaKeys) > 0
+}

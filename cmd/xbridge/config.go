@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/xbridge/xbridge/bridge"
 )
 
 // Config is the whole configuration of xbridge: one YAML file, and for
@@ -38,6 +41,7 @@ type Config struct {
 	SLA             SLAConfig        `yaml:"sla"`
 	FirstTier       FirstTierConfig  `yaml:"first_tier"`
 	Dispatch        DispatchConfig   `yaml:"dispatch"`
+	Media           MediaConfig      `yaml:"media"`
 	// SavedReplies are reply templates by name, for reply-with; YAML only.
 	SavedReplies map[string]SavedReplyText `yaml:"saved_replies" help:"name: text, or name: {en: text, zh: text}; text may use {customer} {handle} {ticket} {agent} {due}"`
 }
@@ -147,6 +151,7 @@ func DefaultConfig() Config {
 		Slack:     SlackConfig{APIURL: "https://slack.com/api/", RatePerSecond: 1},
 		Discord:   DiscordConfig{APIURL: "https://discord.com"},
 		Dispatch:  DispatchConfig{Workers: 8, MaxAttempts: 8, Lease: 2 * time.Minute},
+		Media:     MediaConfig{MaxBytes: bridge.DefaultMediaMaxBytes},
 		SLA:       SLAConfig{Enabled: true, Hours: "24/7", ReAlertEvery: 30 * time.Minute, ReAlertMax: 3},
 		FirstTier: defaultFirstTier(),
 	}
@@ -325,6 +330,9 @@ func (c *Config) Validate() error {
 	if _, tierProblems := c.FirstTier.build(); len(tierProblems) > 0 {
 		p = append(p, tierProblems...)
 	}
+	if c.Media.MaxBytes < 1 {
+		add("media.max_bytes", "XBRIDGE_MEDIA_MAX_BYTES", "must be a size such as 100MB, 1GB or a number of bytes")
+	}
 	if c.Dispatch.Workers < 1 || c.Dispatch.MaxAttempts < 1 || c.Dispatch.Lease < 10*time.Second {
 		add("dispatch.workers", "XBRIDGE_DISPATCH_WORKERS", "workers and max_attempts must be at least 1 and lease at least 10s")
 	}
@@ -384,6 +392,9 @@ type setting struct {
 }
 
 func (s setting) set(v string) error {
+	if tu, ok := s.field.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return tu.UnmarshalText([]byte(v))
+	}
 	switch s.field.Interface().(type) {
 	case string:
 		s.field.SetString(v)

@@ -319,3 +319,40 @@ func TestValidateXAccounts(t *testing.T) {
 		}
 	}
 }
+
+func TestMediaMaxBytes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		yaml, env string
+		want      int64
+		problem   string
+	}{
+		{"", "", 100 << 20, ""},
+		{"media:\n  max_bytes: 50MB\n", "", 50 << 20, ""},
+		{"media:\n  max_bytes: 5242880\n", "", 5 << 20, ""},
+		{"", "1.5GB", 3 << 29, ""},
+		{"", "lots", 0, "XBRIDGE_MEDIA_MAX_BYTES"},
+	} {
+		path := ""
+		if tc.yaml != "" {
+			path = filepath.Join(t.TempDir(), "xbridge.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg, err := LoadConfig(path, func(k string) string {
+			if k == "XBRIDGE_MEDIA_MAX_BYTES" {
+				return tc.env
+			}
+			return ""
+		})
+		switch {
+		case tc.problem != "":
+			if err == nil || !strings.Contains(err.Error(), tc.problem) {
+				t.Errorf("%q %q: err = %v, want a problem naming %s", tc.yaml, tc.env, err, tc.problem)
+			}
+		case err != nil || int64(cfg.Media.MaxBytes) != tc.want:
+			t.Errorf("%q %q: max_bytes = %d, %v, want %d", tc.yaml, tc.env, cfg.Media.MaxBytes, err, tc.want)
+		}
+	}
+}

@@ -100,6 +100,8 @@ func startSims(xRateLimits, slackRateLimits bool) (*sims, error) {
 	xsrv := httptest.NewServer(xs)
 	ssrv := httptest.NewServer(ss)
 	dsrv := httptest.NewServer(ds)
+	xs.SetBaseURL(xsrv.URL) // where customers' media are served
+	ds.SetBaseURL(dsrv.URL) // where attachments are served
 	return &sims{X: xs, Slack: ss, Discord: ds, XURL: xsrv.URL, SlackURL: ssrv.URL, DiscordURL: dsrv.URL,
 		closers: []func(){xsrv.Close, ssrv.Close, dsrv.Close, ss.Close, ds.Close}}, nil
 }

@@ -146,6 +146,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.Dispatcher.AccountHandles[a.UserID] = a.handle()
 		}
 	}
+	m.Dispatcher.MediaRules, m.Dispatcher.MediaMaxBytes = x.Rules{}, int64(cfg.Media.MaxBytes)
 	m.Service = &bridge.Service{
 		Store: m.Store, Clock: m.Clock, Logger: m.Logger.With("component", "service"),
 		Rules:        x.Rules{},
@@ -157,6 +158,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Escalation:     bridge.Escalations{Platform: cfg.escalationPlatform(), Channel: cfg.Escalation.Channel, OnCall: cfg.Escalation.OnCall},
 		ClosingMessage: cfg.ClosingMessage,
 		SavedReplies:   savedReplies(cfg.SavedReplies),
+		MediaMaxBytes:  int64(cfg.Media.MaxBytes),
 		Roles: func(platform, id string) []bridge.Role {
 			if d, ok := m.directory[platform]; ok {
 				return d.RolesOf(id)

@@ -43,6 +43,8 @@ type messagePayload struct {
 	StickerIDs       []string         `json:"sticker_ids"`
 	Attachments      []attachmentMeta `json:"attachments"`
 	Poll             json.RawMessage  `json:"poll"`
+	Nonce            json.RawMessage  `json:"nonce"`
+	EnforceNonce     bool             `json:"enforce_nonce"`
 }
 
 type messageRef struct {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -228,6 +229,18 @@ func (s *Server) createMessage(x *exchange) {
 		x.refuse(http.StatusBadRequest, 50006, "Cannot send an empty message", "empty message")
 		return
 	}
+	nonce := ""
+	if p.EnforceNonce && present(p.Nonce) {
+		nonce = c.ID + "|" + strings.Trim(string(p.Nonce), `"`)
+		if prev, ok := s.nonces[nonce]; ok && s.now().Sub(prev.at) < nonceWindow {
+			if m := c.live(prev.id); m != nil {
+				// The same author sent this nonce lately: Discord answers
+				// with that message and creates none.
+				x.reply(http.StatusOK, s.messageJSONLocked(c, m, renderOpts{}))
+				return
+			}
+		}
+	}
 	m := s.newMessageLocked(c, s.opts.BotUserID)
 	if ref := p.MessageReference; ref != nil && ref.MessageID != "" {
 		if ref.ChannelID != "" && ref.ChannelID != c.ID {
@@ -249,7 +262,20 @@ func (s *Server) createMessage(x *exchange) {
 	}
 	s.applyPayloadLocked(c, m, &p, x.files, false)
 	s.postLocked(c, m)
+	if nonce != "" {
+		s.nonces[nonce] = sentNonce{id: m.ID, at: s.now()}
+	}
 	x.reply(http.StatusOK, s.messageJSONLocked(c, m, renderOpts{}))
+}
+
+// nonceWindow is how long Discord remembers a message's nonce for
+// enforce_nonce ("the past few minutes").
+const nonceWindow = 5 * time.Minute
+
+// sentNonce is a message created with enforce_nonce.
+type sentNonce struct {
+	id string
+	at time.Time
 }
 
 // postLocked stores m in c and dispatches MESSAGE_CREATE (unless ephemeral).

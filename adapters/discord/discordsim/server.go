@@ -112,6 +112,7 @@ type Server struct {
 	commands     []*command
 	interactions map[string]*interaction
 	attachments  map[string]*Attachment // by attachment id
+	nonces       map[string]sentNonce   // by channel and nonce: messages created with enforce_nonce
 	violations   []string
 	calls        []Call
 	observers    []func(Call)
@@ -183,6 +184,7 @@ func New(opts Options) (*Server, error) {
 		members:      map[string]*Member{},
 		interactions: map[string]*interaction{},
 		attachments:  map[string]*Attachment{},
+		nonces:       map[string]sentNonce{},
 		limits:       map[string]*window{},
 		done:         make(chan struct{}),
 	}

@@ -2,11 +2,8 @@ package slacksim
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 )
 
 // serveResponseURL takes a post to a response_url handed out with a slash
@@ -113,123 +110,4 @@ func (s *Server) applyResponseLocked(ru *responseURL, r Response) string {
 		})
 	}
 	return ""
-}
-
-// upload is a file of the external upload flow.
-type upload struct {
-	id, name string
-	length   int
-	received bool
-	size     int
-}
-
-func (s *Server) filesGetUploadURLExternal(c *apiCall) (obj, *apiError) {
-	n, err := strconv.Atoi(c.params.Get("length"))
-	if err != nil || n <= 0 {
-		return nil, fail("invalid_arguments")
-	}
-	id := s.nextIDLocked("F", 10)
-	s.uploads[id] = &upload{id: id, name: c.params.Get("filename"), length: n}
-	return obj{"upload_url": s.baseLocked() + "/upload/" + id, "file_id": id}, nil
-}
-
-// serveUpload receives the bytes of an external upload (step 2).
-func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, id string) {
-	if r.Method != http.MethodPost {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	n := 0
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		f, _, err := r.FormFile("file")
-		if err != nil {
-			s.violation("upload %s: no file part: %v", id, err)
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		b, _ := io.Copy(io.Discard, f)
-		n = int(b)
-		_ = f.Close()
-	} else {
-		b, _ := io.Copy(io.Discard, r.Body)
-		n = int(b)
-	}
-	s.mu.Lock()
-	up := s.uploads[id]
-	if up != nil {
-		up.received, up.size = true, n
-		if n != up.length {
-			s.violationLocked("upload %s: %d bytes sent, files.getUploadURLExternal announced %d", id, n, up.length)
-		}
-	}
-	s.mu.Unlock()
-	if up == nil {
-		s.violation("upload %s: unknown upload URL", id)
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, "OK - %d", n)
-}
-
-func (s *Server) filesCompleteUploadExternal(c *apiCall) (obj, *apiError) {
-	p := c.params
-	var files []struct {
-		ID    string `json:"id"`
-		Title string `json:"title"`
-	}
-	if json.Unmarshal([]byte(p.Get("files")), &files) != nil || len(files) == 0 {
-		return nil, fail("invalid_arguments")
-	}
-	var shared []File
-	out := make([]obj, 0, len(files))
-	for _, f := range files {
-		up := s.uploads[f.ID]
-		if up == nil || !up.received {
-			return nil, fail("file_not_found")
-		}
-		title := f.Title
-		if title == "" {
-			title = up.name
-		}
-		shared = append(shared, File{ID: up.id, Name: up.name, Title: title, Size: up.size})
-		out = append(out, obj{"id": up.id, "title": title})
-	}
-	chID := p.Get("channel_id")
-	if chID == "" {
-		chID, _, _ = strings.Cut(p.Get("channels"), ",")
-	}
-	if chID == "" {
-		return obj{"files": out}, nil
-	}
-	ch := s.channelLocked(chID)
-	if ch == nil {
-		return nil, fail("channel_not_found")
-	}
-	thread := p.Get("thread_ts")
-	if thread != "" && ch.root(thread) == nil {
-		return nil, fail("thread_not_found")
-	}
-	text := p.Get("initial_comment")
-	if len([]rune(text)) > maxTextRunes {
-		return nil, fail("msg_too_long")
-	}
-	var blocks json.RawMessage
-	if b := p.Get("blocks"); b != "" {
-		nb, aerr := s.normalizeBlocksLocked(b)
-		if aerr != nil {
-			return nil, aerr
-		}
-		blocks = nb
-	}
-	for _, f := range shared {
-		delete(s.uploads, f.ID)
-	}
-	m := &message{Message: Message{
-		Channel: ch.id, TS: s.newTSLocked(), ThreadTS: thread,
-		User: s.opts.BotUserID, BotID: s.opts.BotID, Text: text, Blocks: blocks, Files: shared,
-	}, team: s.opts.TeamID}
-	ch.addMessage(m)
-	s.emitMessageLocked(ch, m)
-	return obj{"files": out}, nil
 }

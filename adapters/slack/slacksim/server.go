@@ -73,6 +73,7 @@ type Server struct {
 	faults       map[string][]Fault
 	buckets      map[string]*bucket
 	uploads      map[string]*upload
+	hosted       map[string]*hostedFile
 	responseURLs map[string]*responseURL
 	responses    []Response
 	lastTS       int64
@@ -137,6 +138,7 @@ func New(opts Options) (*Server, error) {
 		faults:       map[string][]Fault{},
 		buckets:      map[string]*bucket{},
 		uploads:      map[string]*upload{},
+		hosted:       map[string]*hostedFile{},
 		responseURLs: map[string]*responseURL{},
 		baseURL:      opts.BaseURL,
 		done:         make(chan struct{}),
@@ -161,7 +163,8 @@ func (s *Server) Close() {
 }
 
 // ServeHTTP serves the Web API under /api/, the Socket Mode WebSocket at
-// /socket, file uploads under /upload/ and response URLs under /response/.
+// /socket, file uploads under /upload/, shared files under /files-pri/ and
+// response URLs under /response/.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.BaseURL == "" && r.Host != "" {
 		scheme := "http"
@@ -179,6 +182,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveSocket(w, r)
 	case strings.HasPrefix(p, "/upload/"):
 		s.serveUpload(w, r, strings.TrimPrefix(p, "/upload/"))
+	case strings.HasPrefix(p, filesPath):
+		s.serveFile(w, r)
 	case strings.HasPrefix(p, "/response/"):
 		s.serveResponseURL(w, r, strings.TrimPrefix(p, "/response/"))
 	default:

@@ -114,18 +114,6 @@ func (s *Server) botProfileLocked() obj {
 	}
 }
 
-func (s *Server) fileJSONLocked(f File) obj {
-	base := s.baseLocked()
-	return obj{
-		"id": f.ID, "name": f.Name, "title": f.Title, "size": f.Size,
-		"mimetype": "application/octet-stream", "filetype": "binary", "pretty_type": "Binary",
-		"user": s.opts.BotUserID, "mode": "hosted", "is_external": false, "is_public": true,
-		"url_private":          base + "/files/" + f.ID + "/" + f.Name,
-		"url_private_download": base + "/files/" + f.ID + "/download/" + f.Name,
-		"permalink":            "https://sim.slack.local/files/" + s.opts.BotUserID + "/" + f.ID + "/" + f.Name,
-	}
-}
-
 func (s *Server) userJSONLocked(u User) obj {
 	display := u.Name
 	real := u.RealName

@@ -20,12 +20,17 @@ type User struct {
 	IsBot    bool
 }
 
-// File is a file shared into a conversation through the external upload flow.
+// File is a file shared into a conversation: uploaded by the app through
+// the external upload flow, or shared by a person (PostFileAsUser).
 type File struct {
-	ID    string
-	Name  string
-	Title string
-	Size  int
+	ID       string
+	Name     string
+	Title    string
+	Size     int
+	Mimetype string // sniffed from the bytes for uploads
+	SHA256   string // hex SHA-256 of the bytes
+	AltText  string
+	User     string // who shared it
 }
 
 // Message is a snapshot of a message as the simulator holds it.

@@ -56,7 +56,8 @@ type mediaRec struct {
 	width       int
 	height      int
 	durationMS  int
-	dm          bool // DM media, served at /dm_media/ to authenticated requests only
+	dm          bool   // DM media, served at /dm_media/ to authenticated requests only
+	dmAccount   string // DM media: the support account the DM went to, the only one served
 	ownerID     string
 
 	// The content of customer media; uploaded media keep none.
@@ -139,6 +140,12 @@ func (m *mediaRec) bitRate() int {
 // returns it. The media are given ids and media keys like X's and served at
 // <base>/dm_media/<key>/<id>.<ext>, to authenticated requests only.
 func (s *Server) CustomerDMWithMedia(fromUserID, text string, media ...Media) DMEvent {
+	return s.CustomerDMToWithMedia(s.opts.SupportUserID, fromUserID, text, media...)
+}
+
+// CustomerDMToWithMedia is CustomerDMWithMedia to the support account
+// accountID: only that account's requests may download the media.
+func (s *Server) CustomerDMToWithMedia(accountID, fromUserID, text string, media ...Media) DMEvent {
 	if len(media) > 1 {
 		panic("xsim: CustomerDMWithMedia: a direct message carries at most one media")
 	}
@@ -146,7 +153,10 @@ func (s *Server) CustomerDMWithMedia(fromUserID, text string, media ...Media) DM
 	defer s.mu.Unlock()
 	s.userLocked(fromUserID)
 	ids := s.addCustomerMediaLocked(fromUserID, true, media)
-	return s.addDMLocked(fromUserID, s.opts.SupportUserID, text, ids)
+	for _, id := range ids {
+		s.media[id].dmAccount = accountID
+	}
+	return s.addDMLocked(fromUserID, accountID, text, ids)
 }
 
 // CustomerMentionWithMedia is CustomerMention with media attached: up to
@@ -287,6 +297,11 @@ func (s *Server) serveMediaFile(x *exchange) {
 		if err := s.authenticate(x); err != nil {
 			x.log.Violation = "401 Unauthorized: DM media need an authenticated request: " + err.Error()
 			writeProblem(x.w, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
+			return
+		}
+		if m.dmAccount != "" && x.me != m.dmAccount {
+			x.log.Violation = "403 Forbidden: DM media are served to the conversation's participants only, not to " + x.me
+			writeProblem(x.w, http.StatusForbidden, "Forbidden", "Forbidden")
 			return
 		}
 	}
