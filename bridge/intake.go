@@ -51,18 +51,29 @@ func (q *intake) do(c *inboundCall, write func([]*inboundCall)) {
 	q.queue = q.queue[n:]
 	q.mu.Unlock()
 
+	// Even if write panics (net/http recovers a handler's panic), the
+	// callers of the batch learn that nothing of it was written and the
+	// lead is handed on, so intake never stalls.
+	defer func() {
+		p := recover()
+		for _, b := range batch {
+			if p != nil {
+				b.out, b.err = "", Errorf(EINTERNAL, "inbound event not written: %v", p)
+			}
+			close(b.done)
+		}
+		q.mu.Lock()
+		if len(q.queue) > 0 {
+			close(q.queue[0].lead)
+		} else {
+			q.leading = false
+		}
+		q.mu.Unlock()
+		if p != nil {
+			panic(p)
+		}
+	}()
 	write(batch)
-	for _, b := range batch {
-		close(b.done)
-	}
-
-	q.mu.Lock()
-	if len(q.queue) > 0 {
-		close(q.queue[0].lead)
-	} else {
-		q.leading = false
-	}
-	q.mu.Unlock()
 }
 
 // writeInbound records a batch of inbound events in one transaction. If

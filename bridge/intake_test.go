@@ -40,6 +40,9 @@ func (t failingTx) MarkSeen(ctx context.Context, source, id string) (bool, error
 	if id == t.badID {
 		return false, bridge.Errorf(bridge.EINTERNAL, "disk on fire")
 	}
+	if id == "panic" {
+		panic("the store broke")
+	}
 	return t.Tx.MarkSeen(ctx, source, id)
 }
 
@@ -157,5 +160,43 @@ func TestInboundBatchCommitsOnce(t *testing.T) {
 	wg.Wait()
 	if got := gs.txs.Load(); got != 2 {
 		t.Errorf("%d transactions for 21 events arriving together, want 2", got)
+	}
+}
+
+// A panic while writing (net/http recovers it in the handler) neither
+// stalls the intake nor counts the event as written.
+func TestInboundPanicDoesNotStallIntake(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	gs := &gatedStore{Store: h.store, gate: make(chan struct{}), entered: make(chan struct{})}
+	close(gs.gate)
+	h.svc.Store = gs
+	ev := func(id string) bridge.InboundMessage {
+		return bridge.InboundMessage{EventID: id, Account: "1000", Kind: bridge.KindDM, ConversationKey: "1000-800",
+			Sender: customer("800"), RecipientID: "1000", Text: "hi", CreatedAt: h.clock.Now()}
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not reach the caller")
+			}
+		}()
+		h.svc.HandleInbound(h.ctx, ev("panic"))
+	}()
+	done := make(chan bridge.Outcome)
+	go func() {
+		out, err := h.svc.HandleInbound(h.ctx, ev("after"))
+		if err != nil {
+			t.Error(err)
+		}
+		done <- out
+	}()
+	select {
+	case out := <-done:
+		if out != bridge.OutcomeStored {
+			t.Errorf("the next event: %v", out)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("intake stalled after a panic")
 	}
 }
