@@ -157,8 +157,9 @@ func (t *transcript) step(format string, args ...any) {
 	fmt.Fprintf(t.w, "\n── %s\n", fmt.Sprintf(format, args...))
 }
 
-// runDemo implements `xbridge demo`: the real bridge against simulated X
-// and Slack, on SQLite in a temporary directory, with a scripted story.
+// runDemo implements `xbridge demo`: the real bridge against simulated X,
+// Slack and Discord, on SQLite in a temporary directory, with a scripted
+// story.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -194,8 +195,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *verbose {
 		m.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	tr.say("xbridge demo: the real bridge against simulated X (%s) and Slack (%s)\nstore: SQLite in %s; send delay %s",
-		s.XURL, s.SlackURL, dir, *delay)
+	tr.say("xbridge demo: the real bridge against simulated X (%s), Slack (%s) and Discord (%s)\nstore: SQLite in %s; send delay %s",
+		s.XURL, s.SlackURL, s.DiscordURL, dir, *delay)
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
