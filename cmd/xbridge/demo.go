@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/xbridge/xbridge/adapters/discord/discordsim"
 	"github.com/xbridge/xbridge/adapters/slack/slacksim"
 	"github.com/xbridge/xbridge/adapters/x/xsim"
+	"github.com/xbridge/xbridge/bridge"
 	"github.com/xbridge/xbridge/commands"
 )
 
@@ -155,8 +157,9 @@ func (t *transcript) step(format string, args ...any) {
 	fmt.Fprintf(t.w, "\n── %s\n", fmt.Sprintf(format, args...))
 }
 
-// runDemo implements `xbridge demo`: the real bridge against simulated X
-// and Slack, on SQLite in a temporary directory, with a scripted story.
+// runDemo implements `xbridge demo`: the real bridge against simulated X,
+// Slack and Discord, on SQLite in a temporary directory, with a scripted
+// story.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -187,12 +190,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	m := NewMain()
 	m.Config = simConfig(s, "sqlite:"+filepath.Join(dir, "xbridge.db"))
 	m.Config.SendDelay = *delay
+	m.Config.SavedReplies = map[string]SavedReplyText{"return": {"": demoReturnReply}}
 	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if *verbose {
 		m.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	tr.say("xbridge demo: the real bridge against simulated X (%s) and Slack (%s)\nstore: SQLite in %s; send delay %s",
-		s.XURL, s.SlackURL, dir, *delay)
+	tr.say("xbridge demo: the real bridge against simulated X (%s), Slack (%s) and Discord (%s)\nstore: SQLite in %s; send delay %s",
+		s.XURL, s.SlackURL, s.DiscordURL, dir, *delay)
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
@@ -231,6 +235,9 @@ func observeSims(s *sims, tr *transcript) {
 			tr.printf("Slack  :%s: on the agent's reply", c.Params.Get("name"))
 		case c.Method == "reactions.remove":
 			tr.printf("Slack  :%s: removed", c.Params.Get("name"))
+		case c.Method == "files.completeUploadExternal":
+			tr.printf("Slack  %s › thread: [xbridge] file shared — %s", channelName(c.Params.Get("channel_id")),
+				oneLine(slackLinkLabels.ReplaceAllString(c.Params.Get("initial_comment"), "$1")))
 		}
 	})
 	s.Discord.OnCall(func(c discordsim.Call) {
@@ -257,12 +264,21 @@ func observeSims(s *sims, tr *transcript) {
 			return
 		}
 		var body struct {
-			Text string `json:"text"`
+			Text        string `json:"text"`
+			Attachments []struct {
+				MediaID string `json:"media_id"`
+			} `json:"attachments"`
 		}
 		json.Unmarshal([]byte(r.Body), &body)
 		switch {
 		case r.Status == 429:
 			tr.printf("X      %s answered 429 Too Many Requests", r.Path)
+		case strings.HasPrefix(r.Path, "/2/media/upload/") && strings.HasSuffix(r.Path, "/finalize") && r.Status < 300:
+			if up, ok := s.X.UploadedMedia(strings.Split(r.Path, "/")[4]); ok {
+				tr.printf("X      media %s uploaded (%s, %s) while the reply waits", up.ID, up.MediaType, bridge.FormatBytes(up.Size))
+			}
+		case strings.HasPrefix(r.Path, "/2/dm_conversations/with/") && r.Status == 201 && len(body.Attachments) > 0:
+			tr.printf("X      DM sent to user %s with media %s attached: %q", strings.Split(r.Path, "/")[4], body.Attachments[0].MediaID, body.Text)
 		case strings.HasPrefix(r.Path, "/2/dm_conversations/with/") && r.Status == 201:
 			tr.printf("X      DM sent to user %s: %q", strings.Split(r.Path, "/")[4], body.Text)
 		case r.Path == "/2/tweets" && r.Status == 201:
@@ -272,6 +288,9 @@ func observeSims(s *sims, tr *transcript) {
 		}
 	})
 }
+
+// slackLinkLabels matches Slack's <url|label> links; $1 is the label.
+var slackLinkLabels = regexp.MustCompile(`<[^<>|]+\|([^<>]+)>`)
 
 func channelName(id string) string {
 	if id == demoEngChannel {
@@ -490,7 +509,11 @@ func (d *demo) script() error {
 	if err := d.waitFor("the DM in Chinese", d.dmSays("2003", "预计明天送达")); err != nil {
 		return err
 	}
-	return nil
+	thread3, err := d.pictures()
+	if err != nil {
+		return err
+	}
+	return d.savedReply(thread3)
 }
 
 func hasReaction(msgs []slacksim.Message, name string) bool {

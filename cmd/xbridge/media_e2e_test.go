@@ -34,11 +34,6 @@ func noisePNG(t *testing.T, w, h int) []byte {
 	return buf.Bytes()
 }
 
-func hexSHA(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
 // mp4 returns a generator of an MP4 of size bytes (an ftyp box, then
 // pseudo-random bytes), and its SHA-256, without holding it.
 func mp4(t *testing.T, seed, size int64) (func() io.Reader, string) {
@@ -51,15 +46,6 @@ func mp4(t *testing.T, seed, size int64) (func() io.Reader, string) {
 		t.Fatal(err)
 	}
 	return open, hex.EncodeToString(h.Sum(nil))
-}
-
-// filesIn returns the files shared in a thread, in order.
-func filesIn(msgs []slacksim.Message) []slacksim.File {
-	var out []slacksim.File
-	for _, m := range msgs {
-		out = append(out, m.Files...)
-	}
-	return out
 }
 
 // threadSaysIn reports whether a bridge post in the thread contains text.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,46 +11,15 @@ import (
 	"github.com/xbridge/xbridge/commands"
 )
 
-// previewButtonRE finds a preview's Send button in blocks or components.
-var previewButtonRE = regexp.MustCompile(`xb_cmd:preview-send ([0-9]+)`)
-
-// previewButtons returns the action ids of a preview's Send and Cancel
-// buttons, found in its blocks or components; "" when there are none.
-func previewButtons(raw string) (send, cancel string) {
-	m := previewButtonRE.FindStringSubmatch(raw)
-	if m == nil {
-		return "", ""
-	}
-	return commands.ButtonAction("preview-send " + m[1]), commands.ButtonAction("preview-cancel " + m[1])
-}
-
-// previewedText is the saved reply a preview shows: its quoted lines,
-// unquoted (and unescaped, for Slack).
-func previewedText(preview string) string {
-	var lines []string
-	for _, l := range strings.Split(preview, "\n") {
-		if q, ok := strings.CutPrefix(l, "&gt; "); ok {
-			lines = append(lines, strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(q))
-		} else if q, ok := strings.CutPrefix(l, "> "); ok {
-			lines = append(lines, q)
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
 // slackPreview waits for a preview with buttons among user's ephemerals
 // other than those in seen, and returns it.
 func (e *env) slackPreview(user string, seen map[string]bool) slacksim.Message {
 	e.t.Helper()
 	var preview slacksim.Message
 	e.eventually("the preview", func() bool {
-		for _, m := range e.s.Slack.Ephemerals(user) {
-			if send, _ := previewButtons(string(m.Blocks)); send != "" && !seen[m.TS] {
-				preview = m
-				return true
-			}
-		}
-		return false
+		var ok bool
+		preview, ok = slackPreview(e.s.Slack.Ephemerals(user), seen)
+		return ok
 	})
 	seen[preview.TS] = true
 	return preview
@@ -61,12 +29,8 @@ func (e *env) slackPreview(user string, seen map[string]bool) slacksim.Message {
 // starts with prefix.
 func (e *env) ephemeralReads(user, ts, prefix string) func() bool {
 	return func() bool {
-		for _, m := range e.s.Slack.Ephemerals(user) {
-			if m.TS == ts {
-				return strings.HasPrefix(m.Text, prefix)
-			}
-		}
-		return false
+		m, ok := ephemeral(e.s.Slack.Ephemerals(user), ts)
+		return ok && strings.HasPrefix(m.Text, prefix)
 	}
 }
 
