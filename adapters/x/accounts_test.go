@@ -97,7 +97,7 @@ func TestAccountsSendWithTheConversationsAccount(t *testing.T) {
 	// to the DM's participants only), and an agent's file goes back from
 	// billing.
 	e.sim.SetBaseURL(e.srv.URL)
-	pic := noisePNG(t, 16, 16)
+	pic := xsim.NoisePNG(16, 16)
 	photo := e.sim.CustomerDMToWithMedia(billing.UserID, raj, "", xsim.Media{Kind: xsim.MediaPhoto, ContentType: "image/png", Data: pic})
 	b, err := webhookEvents([]string{account, billing.UserID}, e.sim.DMWebhookPayload(photo))
 	if err != nil || len(b.msgs) != 1 || len(b.msgs[0].Media) != 1 {

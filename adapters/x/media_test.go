@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"image"
-	"image/png"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,24 +14,6 @@ import (
 	"github.com/xbridge/xbridge/adapters/x/xsim"
 	"github.com/xbridge/xbridge/bridge"
 )
-
-// noisePNG returns a w×h PNG of noise, so that it does not compress away.
-func noisePNG(t *testing.T, w, h int) []byte {
-	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	r := rand.New(rand.NewPCG(uint64(w), uint64(h)))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(r.IntN(256))
-	}
-	for i := 3; i < len(img.Pix); i += 4 {
-		img.Pix[i] = 255
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // mp4Header is the start of an MP4 file: an ftyp box.
 var mp4Header = []byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom")
@@ -66,7 +45,7 @@ func TestCustomerMediaArriveByEveryPath(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.sim.SetBaseURL(e.srv.URL)
-	photo := noisePNG(t, 64, 48)
+	photo := xsim.NoisePNG(64, 48)
 	video := append(bytes.Clone(mp4Header), bytes.Repeat([]byte{7}, 4096)...)
 	dm := e.sim.CustomerDMWithMedia(dana, "The sole cracked after a week",
 		xsim.Media{Kind: xsim.MediaPhoto, ContentType: "image/png", Data: photo, AltText: "a cracked sole"})
@@ -148,7 +127,7 @@ func TestOpenMediaSignsForXOnly(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.sim.SetBaseURL(e.srv.URL)
-	dm := e.sim.CustomerDMWithMedia(dana, "", xsim.Media{Kind: xsim.MediaPhoto, ContentType: "image/png", Data: noisePNG(t, 8, 8)})
+	dm := e.sim.CustomerDMWithMedia(dana, "", xsim.Media{Kind: xsim.MediaPhoto, ContentType: "image/png", Data: xsim.NoisePNG(8, 8)})
 	b, err := webhookEvents([]string{account}, e.sim.DMWebhookPayload(dm))
 	if err != nil || len(b.msgs) != 1 || len(b.msgs[0].Media) != 1 {
 		t.Fatalf("payload = %+v, %v", b, err)
@@ -201,7 +180,7 @@ func TestUploadMediaAndSend(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ctx := t.Context()
-	pic := noisePNG(t, 120, 80)
+	pic := xsim.NoisePNG(120, 80)
 	id, expires, err := e.client.UploadMedia(ctx, account, bridge.MediaUpload{ForDM: true, ContentType: "image/png",
 		Size: int64(len(pic)), Body: bytes.NewReader(pic), AltText: "the replacement label"})
 	if err != nil {

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"image"
-	"image/png"
 	"io"
-	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -18,21 +15,6 @@ import (
 	"github.com/xbridge/xbridge/adapters/slack/slacksim"
 	"github.com/xbridge/xbridge/adapters/x/xsim"
 )
-
-// noisePNG returns a w×h PNG of noise.
-func noisePNG(t *testing.T, w, h int) []byte {
-	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	r := rand.New(rand.NewPCG(uint64(w), uint64(h)))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(r.IntN(256))
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // mp4 returns a generator of an MP4 of size bytes (an ftyp box, then
 // pseudo-random bytes), and its SHA-256, without holding it.
@@ -71,7 +53,7 @@ func TestMediaEndToEnd(t *testing.T) {
 			s := e.s
 
 			// The customer's photo shows in the thread as the file itself.
-			photo := noisePNG(t, 96, 64)
+			photo := xsim.NoisePNG(96, 64)
 			s.X.CustomerDMWithMedia("2001", "The sole cracked after a week",
 				xsim.Media{Kind: xsim.MediaPhoto, ContentType: "image/png", Data: photo, AltText: "a cracked sole"})
 			var thread string
@@ -90,7 +72,7 @@ func TestMediaEndToEnd(t *testing.T) {
 			}
 
 			// The agent's PNG reaches the customer as a DM attachment.
-			label := noisePNG(t, 80, 40)
+			label := xsim.NoisePNG(80, 40)
 			ts := s.Slack.PostFileAsUser(demoAgent, demoChannel, thread, "This label goes on the box:",
 				slacksim.UserFile{Name: "label.png", Data: label, AltText: "the return label"})
 			e.eventually("the DM with the image", func() bool { return len(s.X.DMsTo("2001")) == 1 })
@@ -136,7 +118,7 @@ func TestMediaEndToEnd(t *testing.T) {
 				thread2 = e.threadOf("carol_dev")
 				return thread2 != "" && len(s.Slack.Thread(demoChannel, thread2)) == 1
 			})
-			where := noisePNG(t, 50, 50)
+			where := xsim.NoisePNG(50, 50)
 			s.Slack.PostFileAsUser(demoAgent, demoChannel, thread2, "Under the battery cover:", slacksim.UserFile{Name: "serial.png", Data: where})
 			e.eventually("reply tweet with the image", func() bool { return len(s.X.RepliesTo(tw.ID)) == 1 })
 			reply := s.X.RepliesTo(tw.ID)[0]
@@ -172,7 +154,7 @@ func TestMediaLostAnswerMidTransfer(t *testing.T) {
 		}
 	})
 	s.Slack.FailNext("files.completeUploadExternal", 1, slacksim.Fault{AfterEffect: true, Drop: true})
-	photo := noisePNG(t, 40, 40)
+	photo := xsim.NoisePNG(40, 40)
 	s.X.CustomerDMWithMedia("2001", "see", xsim.Media{Kind: xsim.MediaPhoto, ContentType: "image/png", Data: photo})
 	var thread string
 	e.eventually("the retry's look at the thread", func() bool {
@@ -197,7 +179,7 @@ func TestDiscordMediaEndToEnd(t *testing.T) {
 	})
 	d := e.s.Discord
 	e.eventually("Discord connected", func() bool { return e.m.Discord.Connected() })
-	photo := noisePNG(t, 70, 70)
+	photo := xsim.NoisePNG(70, 70)
 	e.s.X.CustomerDMWithMedia("2001", "Broken on arrival",
 		xsim.Media{Kind: xsim.MediaPhoto, ContentType: "image/png", Data: photo, AltText: "a dented lid"})
 	thread := e.discordThread(discordForum)
@@ -223,7 +205,7 @@ func TestDiscordMediaEndToEnd(t *testing.T) {
 		return discordSays(d.Messages(thread), "Alice Walker sent a video (12 MB), not attached here because files here may have up to 10 MB")
 	})
 
-	label := noisePNG(t, 30, 60)
+	label := xsim.NoisePNG(30, 60)
 	d.PostAsUserMessage(discordAgent, thread, discordsim.UserMessage{Content: "This label:",
 		Attachments: []discordsim.Attachment{{Filename: "label.png", ContentType: "image/png", Data: label}}})
 	e.eventually("the DM with the image", func() bool { return len(e.s.X.DMsTo("2001")) == 1 })

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"image/png"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -456,6 +458,19 @@ func (l *lazySeeker) reposition() error {
 		return io.ErrUnexpectedEOF
 	}
 	return nil
+}
+
+// NoisePNG returns a w×h PNG of noise, which does not compress away: a
+// customer's photo (or an agent's screenshot) for tests and the demo.
+func NoisePNG(w, h int) []byte {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	r := rand.New(rand.NewPCG(uint64(w), uint64(h)))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(r.IntN(256))
+	}
+	var buf bytes.Buffer
+	_ = png.Encode(&buf, img) // writing to memory cannot fail
+	return buf.Bytes()
 }
 
 // GeneratedBytes returns a Media.Reader yielding size pseudo-random bytes

@@ -8,11 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
-	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -29,23 +25,6 @@ import (
 
 // mediaFields asks for every media field the bridge reads.
 const mediaFields = "media.fields=media_key,type,url,preview_image_url,alt_text,variants,width,height"
-
-// testPNG returns a w×h PNG of noise (so that it does not compress away).
-func testPNG(t *testing.T, w, h int) []byte {
-	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	r := rand.New(rand.NewPCG(uint64(w), uint64(h)))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.NRGBA{uint8(r.IntN(256)), uint8(r.IntN(256)), uint8(r.IntN(256)), 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // doBody sends a request with a raw body of the given content type.
 func (f *fixture) doBody(t *testing.T, method, path, contentType string, body []byte, a auth) (*http.Response, []byte) {
@@ -274,7 +253,7 @@ func tweetPayloadMedia(t *testing.T, payload []byte) (extended, entities []v1Med
 func TestCustomerDMWithPhoto(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	photo := testPNG(t, 40, 30)
+	photo := NoisePNG(40, 30)
 	ev := f.sim.CustomerDMWithMedia("2001", "here is the receipt", Media{Kind: MediaPhoto, ContentType: "image/png", Data: photo, AltText: "a receipt", Width: 40, Height: 30})
 	if len(ev.MediaIDs) != 1 {
 		t.Fatalf("MediaIDs = %v", ev.MediaIDs)
@@ -378,7 +357,7 @@ func TestUploadPNGAndSendDM(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.sim.SetBaseURL(f.srv.URL)
-	img := testPNG(t, 120, 80)
+	img := NoisePNG(120, 80)
 	sum := sha256.Sum256(img)
 
 	id := f.initUpload(t, "dm_image", "image/png", int64(len(img)))
@@ -441,7 +420,7 @@ func TestUploadPNGAndSendDM(t *testing.T) {
 func TestOneShotUpload(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	img := testPNG(t, 16, 16)
+	img := NoisePNG(16, 16)
 	sum := sha256.Sum256(img)
 	var buf bytes.Buffer
 	bodies := []struct {
@@ -476,7 +455,7 @@ func TestReplyTweetWithImage(t *testing.T) {
 	f := newFixture(t)
 	f.sim.SetBaseURL(f.srv.URL)
 	root := f.sim.CustomerMention("2001", "my order is late", "")
-	img := testPNG(t, 64, 48)
+	img := NoisePNG(64, 48)
 	id := f.uploadImage(t, "tweet_image", "image/png", img, 1<<20)
 
 	resp, body := f.do(t, http.MethodPost, "/2/tweets", map[string]any{
@@ -514,7 +493,7 @@ func TestReplyTweetWithImage(t *testing.T) {
 	}
 
 	// Media without text is a tweet too; up to 4 photos.
-	ids := []string{id, f.uploadImage(t, "tweet_image", "image/png", testPNG(t, 8, 8), 1<<20)}
+	ids := []string{id, f.uploadImage(t, "tweet_image", "image/png", NoisePNG(8, 8), 1<<20)}
 	resp, body = f.do(t, http.MethodPost, "/2/tweets", map[string]any{"media": map[string]any{"media_ids": ids}}, bearer)
 	mustStatus(t, resp, body, http.StatusCreated)
 	noViolations(t, f.sim)
@@ -553,18 +532,18 @@ func TestUploadRefusals(t *testing.T) {
 			return step{http.MethodPost, "/2/media/upload/" + id + "/finalize", nil}
 		}, 400, false},
 		{"append after finalize", func(t *testing.T, f *fixture) string {
-			return f.uploadImage(t, "dm_image", "image/png", testPNG(t, 4, 4), 1<<20)
+			return f.uploadImage(t, "dm_image", "image/png", NoisePNG(4, 4), 1<<20)
 		}, nil, 400, false},
 		{"unknown media id in a DM", nil, func(string) step {
 			return step{http.MethodPost, "/2/dm_conversations/with/2001/messages", map[string]any{"text": "hi", "attachments": []any{map[string]any{"media_id": "123456789"}}}}
 		}, 400, true},
 		{"tweet media in a DM", func(t *testing.T, f *fixture) string {
-			return f.uploadImage(t, "tweet_image", "image/png", testPNG(t, 4, 4), 1<<20)
+			return f.uploadImage(t, "tweet_image", "image/png", NoisePNG(4, 4), 1<<20)
 		}, func(id string) step {
 			return step{http.MethodPost, "/2/dm_conversations/with/2001/messages", map[string]any{"text": "hi", "attachments": []any{map[string]any{"media_id": id}}}}
 		}, 400, true},
 		{"DM media in a tweet", func(t *testing.T, f *fixture) string {
-			return f.uploadImage(t, "dm_image", "image/png", testPNG(t, 4, 4), 1<<20)
+			return f.uploadImage(t, "dm_image", "image/png", NoisePNG(4, 4), 1<<20)
 		}, func(id string) step {
 			return step{http.MethodPost, "/2/tweets", map[string]any{"text": "hi", "media": map[string]any{"media_ids": []string{id}}}}
 		}, 400, true},
