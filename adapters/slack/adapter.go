@@ -117,7 +117,9 @@ func New(cfg Config, logger *slog.Logger) (*Adapter, error) {
 	}
 	opts := []slackapi.Option{
 		slackapi.OptionAPIURL(cfg.APIURL),
-		slackapi.OptionHTTPClient(cfg.HTTPClient),
+		// Posts and updates are read for their channel and ts alone: the
+		// message Slack echoes back is dropped unread.
+		slackapi.OptionHTTPClient(newEnvelopeClient(cfg.HTTPClient, cfg.APIURL)),
 	}
 	if cfg.AppToken != "" {
 		opts = append(opts, slackapi.OptionAppLevelToken(cfg.AppToken))

@@ -181,12 +181,16 @@ func section(text string) slackapi.Block {
 	return slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, true), nil, nil)
 }
 
+// escaper escapes &, < and > as Slack requires of message text; built
+// once, it is safe for concurrent use.
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
 // escape escapes &, < and > as Slack requires of message text.
 func escape(s string) string {
 	if !strings.ContainsAny(s, "&<>") {
 		return s
 	}
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return escaper.Replace(s)
 }
 
 // escapedLen is how many characters r takes once escaped.
