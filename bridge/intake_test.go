@@ -46,6 +46,18 @@ func (t failingTx) MarkSeen(ctx context.Context, source, id string) (bool, error
 	return t.Tx.MarkSeen(ctx, source, id)
 }
 
+func (t failingTx) MarkSeenAll(ctx context.Context, source string, ids []string) ([]bool, error) {
+	for _, id := range ids {
+		if id == t.badID {
+			return nil, bridge.Errorf(bridge.EINTERNAL, "disk on fire")
+		}
+		if id == "panic" {
+			panic("the store broke")
+		}
+	}
+	return t.Tx.MarkSeenAll(ctx, source, ids)
+}
+
 // Events arriving while a transaction is being written share the next one;
 // each caller still gets its own outcome, a duplicate in the same batch is
 // a duplicate, and an event that fails fails alone.

@@ -7,6 +7,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/lib/pq"
+
 	"github.com/xbridge/xbridge/bridge"
 )
 
@@ -91,6 +93,56 @@ func (t *tx) LatestConversation(ctx context.Context, account string, kind bridge
 		return nil, lookupErr(err, "conversation", conversationKey(account, kind, key, customerID))
 	}
 	return c, nil
+}
+
+const latestConversationsPostgres = `SELECT ` + conversationColumns + ` FROM conversations
+WHERE id IN (
+	SELECT max(c.id) FROM conversations c
+	JOIN unnest(?::text[], ?::text[], ?::text[], ?::bigint[]) AS k (account, kind, x_key, customer_id)
+	  ON c.account = k.account AND c.kind = k.kind AND c.x_key = k.x_key AND c.customer_id = k.customer_id
+	GROUP BY c.account, c.kind, c.x_key, c.customer_id)
+ORDER BY id FOR UPDATE`
+
+// LatestConversations finds and locks the newest conversation of several
+// keys: on Postgres in one statement, locking in id order; on SQLite one by
+// one.
+func (t *tx) LatestConversations(ctx context.Context, keys []bridge.ConversationKey) (map[bridge.ConversationKey]*bridge.Conversation, error) {
+	found := make(map[bridge.ConversationKey]*bridge.Conversation, len(keys))
+	if len(keys) == 0 {
+		return found, nil
+	}
+	if t.db.dialect.name() != "postgres" {
+		for _, k := range keys {
+			c, err := t.LatestConversation(ctx, k.Account, k.Kind, k.Key, k.CustomerID)
+			switch {
+			case err == nil:
+				found[k] = c
+			case bridge.ErrorCode(err) != bridge.ENOTFOUND:
+				return nil, err
+			}
+		}
+		return found, nil
+	}
+	accounts, kinds, xkeys, customers := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
+	for i, k := range keys {
+		accounts[i], kinds[i], xkeys[i], customers[i] = k.Account, string(k.Kind), k.Key, k.CustomerID
+	}
+	rows, err := queryQ(ctx, t.tx, latestConversationsPostgres, pq.Array(accounts), pq.Array(kinds), pq.Array(xkeys), pq.Array(customers))
+	if err != nil {
+		return nil, t.db.wrap(err, fmt.Sprintf("latest conversations of %d keys", len(keys)))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("latest conversations: %w", err)
+		}
+		found[bridge.ConversationKey{Account: c.Account, Kind: c.Kind, Key: c.XKey, CustomerID: c.CustomerID}] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.db.wrap(err, "latest conversations")
+	}
+	return found, nil
 }
 
 func conversationKey(account string, kind bridge.Kind, key string, customerID int64) string {

@@ -48,6 +48,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *sqlstore.DB) {
 var suiteTests = []suiteTest{
 	{"MarkSeen", testMarkSeen},
 	{"UpsertCustomer", testUpsertCustomer},
+	{"IntakeBatch", testIntakeBatch},
 	{"Conversations", testConversations},
 	{"ActiveConversationUnique", testActiveConversationUnique},
 	{"ReopenConflict", testReopenConflict},
@@ -639,6 +640,67 @@ func testUpsertCustomer(t *testing.T, db *sqlstore.DB) {
 		}
 		mustEqual(t, "customer by X user id", got, refreshed)
 		return nil
+	})
+}
+
+// testIntakeBatch: the batch forms of MarkSeen, UpsertCustomer and
+// LatestConversation answer as the single ones would, called in turn.
+func testIntakeBatch(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	inTx(t, db, func(tx bridge.Tx) error { _, err := tx.MarkSeen(ctx, "x", "old"); return err })
+	inTx(t, db, func(tx bridge.Tx) error {
+		fresh, err := tx.MarkSeenAll(ctx, "x", []string{"a", "old", "b", "a", "c"})
+		mustEqual(t, "fresh", fresh, []bool{true, false, true, false, true})
+		return err
+	})
+	inTx(t, db, func(tx bridge.Tx) error {
+		fresh, err := tx.MarkSeenAll(ctx, "x", []string{"c", "d"})
+		mustEqual(t, "fresh on the next call", fresh, []bool{false, true})
+		return err
+	})
+
+	known := addCustomer(t, db, "42")
+	ann := &bridge.Customer{XUserID: "42", Handle: "ann", Name: "Ann", Followers: 5, UpdatedAt: t0}
+	bob := &bridge.Customer{XUserID: "7", Handle: "bob", Name: "Bob", AvatarURL: "https://a/b.png", Verified: true, UpdatedAt: t0}
+	ann2 := &bridge.Customer{XUserID: "42", Handle: "ann_b", Name: "Ann B", Followers: 6, UpdatedAt: t0.Add(time.Second)}
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpsertCustomers(ctx, ann, bob, ann2) })
+	mustEqual(t, "an existing customer keeps its id", ann.ID, known.ID)
+	mustEqual(t, "the same customer twice gets one id", ann2.ID, known.ID)
+	mustEqual(t, "the other customer's own profile is kept in memory", ann.Handle, "ann")
+	if bob.ID == 0 || bob.ID == known.ID {
+		t.Fatalf("new customer got id %d", bob.ID)
+	}
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.Customer(ctx, known.ID)
+		mustEqual(t, "the last of a customer's rows is written", got, ann2)
+		if err != nil {
+			return err
+		}
+		got, err = tx.Customer(ctx, bob.ID)
+		mustEqual(t, "new customer", got, bob)
+		return err
+	})
+
+	closed := addConversation(t, db, ann, "dm-1")
+	closed.Status, closed.ClosedAt = bridge.StatusClosed, t0
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpdateConversation(ctx, closed) })
+	newest := addConversation(t, db, ann, "dm-1")
+	other := addConversation(t, db, bob, "dm-2")
+	keyOf := func(c *bridge.Conversation) bridge.ConversationKey {
+		return bridge.ConversationKey{Account: c.Account, Kind: c.Kind, Key: c.XKey, CustomerID: c.CustomerID}
+	}
+	missing := bridge.ConversationKey{Account: newest.Account, Kind: newest.Kind, Key: "dm-9", CustomerID: ann.ID}
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.LatestConversations(ctx, []bridge.ConversationKey{keyOf(newest), missing, keyOf(other)})
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "latest conversations", got, map[bridge.ConversationKey]*bridge.Conversation{
+			keyOf(newest): newest, keyOf(other): other,
+		})
+		got, err = tx.LatestConversations(ctx, nil)
+		mustEqual(t, "no keys", len(got), 0)
+		return err
 	})
 }
 
