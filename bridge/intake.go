@@ -85,6 +85,9 @@ func (s *Service) writeInbound(ctx context.Context, batch []*inboundCall) {
 	ctx = context.WithoutCancel(ctx)
 	if len(batch) > 1 {
 		err := s.Store.InTx(ctx, func(tx Tx) error {
+			// On a failure the events are written again one by one,
+			// without write-behind.
+			tx.WriteBehind()
 			pre, err := s.prepareInbound(ctx, tx, batch)
 			if err != nil {
 				return err

@@ -101,6 +101,17 @@ type ConversationKey struct {
 // Tx is one transaction. Lookups that find nothing return an ENOTFOUND
 // *Error; unique-constraint violations return ECONFLICT.
 type Tx interface {
+	// WriteBehind lets the store hold back the rows the transaction inserts
+	// for conversations it creates itself — their messages, SLA targets and
+	// outbox items — and send them together, at the transaction's next
+	// other statement or at its commit, instead of one statement each.
+	// Their IDs are set at once, as always. A conflict among them (an
+	// outbox key already taken) then fails the whole transaction with
+	// ECONFLICT instead of being reported by the call; only a caller that
+	// can write its work again without write-behind should turn it on. A
+	// store whose statements cost little may ignore it.
+	WriteBehind()
+
 	// MarkSeen records an inbound event id once; fresh is false when it
 	// was already recorded.
 	MarkSeen(ctx context.Context, source, eventID string) (fresh bool, err error)

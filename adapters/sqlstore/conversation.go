@@ -177,19 +177,34 @@ RETURNING id`
 
 // CreateConversation inserts c and sets its ID; ECONFLICT when an active
 // conversation exists for the same key and customer.
+//
+// With write-behind on, the statement also reserves ids for the new
+// conversation's first rows, and does not send the rows waiting: they
+// belong to other new conversations, and the insert does not read them.
 func (t *tx) CreateConversation(ctx context.Context, c *bridge.Conversation) error {
 	var id int64
-	err := queryRowQ(ctx, t.tx, createConversation,
+	q, on, dest := createConversation, t.tx, []any{&id}
+	reserved := make([]int64, reservedMessages+reservedTargets+reservedItems)
+	if t.behind != nil && t.behind.err == nil {
+		q, on = createConversationBehind, t.behind.raw
+		for i := range reserved {
+			dest = append(dest, &reserved[i])
+		}
+	}
+	err := queryRowQ(ctx, on, q,
 		c.Kind, c.Account, c.XKey, c.CustomerID, c.Status, c.Priority,
 		c.ReplyToID, c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID,
 		c.AssigneeID, c.AssigneeName, strings.Join(c.Tags, " "), c.EscalationID, c.ClosedByName, c.CloseReason,
 		c.Language, c.Automation, micros(c.AckedAt), c.PriorityHint, micros(c.CSATAskedAt), c.CSATScore,
 		micros(c.CSATAt), micros(c.TypingAt),
 		micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt),
-	).Scan(&id)
+	).Scan(dest...)
 	switch {
 	case err == nil:
 		c.ID = id
+		if len(dest) > 1 {
+			t.behind.createdConversation(id, reserved)
+		}
 		return nil
 	case isNoRows(err):
 		return bridge.Errorf(bridge.ECONFLICT, "an active conversation already exists for %s",
@@ -209,7 +224,11 @@ WHERE id = ?`
 // is active for its key is ECONFLICT (and on Postgres aborts the
 // transaction).
 func (t *tx) UpdateConversation(ctx context.Context, c *bridge.Conversation) error {
-	res, err := execQ(ctx, t.tx, updateConversation,
+	on := t.tx
+	if t.behind != nil {
+		on = t.behind.raw // the rows waiting do not matter to it
+	}
+	res, err := execQ(ctx, on, updateConversation,
 		c.Kind, c.Account, c.XKey, c.CustomerID, c.Status, c.Priority,
 		c.ReplyToID, c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID,
 		c.AssigneeID, c.AssigneeName, strings.Join(c.Tags, " "), c.EscalationID, c.ClosedByName, c.CloseReason,
