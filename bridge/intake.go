@@ -85,9 +85,15 @@ func (s *Service) writeInbound(ctx context.Context, batch []*inboundCall) {
 	ctx = context.WithoutCancel(ctx)
 	if len(batch) > 1 {
 		err := s.Store.InTx(ctx, func(tx Tx) error {
-			for _, c := range batch {
-				var err error
-				if c.out, err = s.inbound(ctx, tx, c.ev); err != nil {
+			// On a failure the events are written again one by one,
+			// without write-behind.
+			tx.WriteBehind()
+			pre, err := s.prepareInbound(ctx, tx, batch)
+			if err != nil {
+				return err
+			}
+			for i, c := range batch {
+				if c.out, err = s.inbound(ctx, tx, c.ev, pre[i]); err != nil {
 					return err
 				}
 			}
@@ -106,8 +112,90 @@ func (s *Service) writeInbound(ctx context.Context, batch []*inboundCall) {
 	for _, c := range batch {
 		c.err = s.inTx(ctx, func(tx Tx) error {
 			var err error
-			c.out, err = s.inbound(ctx, tx, c.ev)
+			c.out, err = s.inbound(ctx, tx, c.ev, nil)
 			return err
 		})
 	}
+}
+
+// prepared is what a batch's transaction did for one customer's event
+// before the events are recorded in turn.
+type prepared struct {
+	fresh    bool
+	customer *Customer // upserted, when fresh
+	// looked says latest is the answer of LatestConversation for key, read
+	// and locked in advance.
+	looked bool
+	key    ConversationKey
+	latest *Conversation
+}
+
+// prepareInbound does for the whole batch, a few statements in all, what
+// recording each event would begin with: it marks the customers' events
+// seen, upserts their senders and reads and locks the latest conversation
+// of each key. Events the support account sent (echoes) get nil and are
+// handled as on their own. A key two events share is read in advance for
+// the first only: the second reads it after the first changed it.
+func (s *Service) prepareInbound(ctx context.Context, tx Tx, batch []*inboundCall) ([]*prepared, error) {
+	pre := make([]*prepared, len(batch))
+	var ids []string
+	var idx []int
+	for i, c := range batch {
+		if c.ev.Sender.ID != c.ev.Account {
+			pre[i] = &prepared{}
+			ids = append(ids, c.ev.EventID)
+			idx = append(idx, i)
+		}
+	}
+	if len(ids) == 0 {
+		return pre, nil
+	}
+	fresh, err := tx.MarkSeenAll(ctx, "x", ids)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var custs []*Customer
+	for j, i := range idx {
+		if fresh[j] {
+			c := sender(batch[i].ev, now)
+			pre[i].fresh, pre[i].customer = true, &c
+			custs = append(custs, &c)
+		}
+	}
+	if len(custs) == 0 {
+		return pre, nil
+	}
+	if err := tx.UpsertCustomers(ctx, custs...); err != nil {
+		return nil, err
+	}
+	var keys []ConversationKey
+	first := map[ConversationKey]bool{}
+	for _, i := range idx {
+		p := pre[i]
+		if !p.fresh {
+			continue
+		}
+		key, ok := directKey(batch[i].ev)
+		if !ok {
+			continue
+		}
+		k := ConversationKey{batch[i].ev.Account, batch[i].ev.Kind, key, p.customer.ID}
+		if first[k] {
+			continue
+		}
+		first[k] = true
+		p.looked, p.key = true, k
+		keys = append(keys, k)
+	}
+	latest, err := tx.LatestConversations(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pre {
+		if p != nil && p.looked {
+			p.latest = latest[p.key]
+		}
+	}
+	return pre, nil
 }

@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,6 +45,18 @@ func (t failingTx) MarkSeen(ctx context.Context, source, id string) (bool, error
 		panic("the store broke")
 	}
 	return t.Tx.MarkSeen(ctx, source, id)
+}
+
+func (t failingTx) MarkSeenAll(ctx context.Context, source string, ids []string) ([]bool, error) {
+	for _, id := range ids {
+		if id == t.badID {
+			return nil, bridge.Errorf(bridge.EINTERNAL, "disk on fire")
+		}
+		if id == "panic" {
+			panic("the store broke")
+		}
+	}
+	return t.Tx.MarkSeenAll(ctx, source, ids)
 }
 
 // Events arriving while a transaction is being written share the next one;
@@ -141,7 +154,7 @@ func TestInboundBatchCommitsOnce(t *testing.T) {
 			started.Add(1)
 			from := fmt.Sprint(700 + i)
 			ev := bridge.InboundMessage{EventID: fmt.Sprintf("b%d", i), Account: "1000", Kind: bridge.KindDM,
-				ConversationKey: "1000-" + from, Sender: customer(from), RecipientID: "1000", Text: "hi", CreatedAt: h.clock.Now()}
+				ConversationKey: "1000-" + from, Sender: customer(from), RecipientID: "1000", Text: "hi from " + from, CreatedAt: h.clock.Now()}
 			if out, err := h.svc.HandleInbound(h.ctx, ev); err != nil || out != bridge.OutcomeStored {
 				t.Errorf("event %d: %v, %v", i, out, err)
 			}
@@ -160,6 +173,24 @@ func TestInboundBatchCommitsOnce(t *testing.T) {
 	wg.Wait()
 	if got := gs.txs.Load(); got != 2 {
 		t.Errorf("%d transactions for 21 events arriving together, want 2", got)
+	}
+	// Every conversation of the batch got its card, with its own
+	// customer's message in its thread.
+	h.drain()
+	if len(h.chat.cards) != 21 {
+		t.Fatalf("%d cards, want 21", len(h.chat.cards))
+	}
+	seen := map[string]bool{}
+	for _, c := range h.chat.cards {
+		posts := h.chat.thread(c.id)
+		if len(posts) != 1 || posts[0].Text != "hi from "+strings.TrimPrefix(c.card.Handle, "cust") {
+			t.Errorf("thread of %s: %+v", c.card.Handle, posts)
+			continue
+		}
+		seen[posts[0].Text] = true
+	}
+	if len(seen) != 21 {
+		t.Errorf("%d distinct customer messages in the threads, want 21", len(seen))
 	}
 }
 

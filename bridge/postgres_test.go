@@ -60,6 +60,9 @@ func TestDomainOnPostgres(t *testing.T) {
 		"AgentPNGReachesTheCustomer":                     TestAgentPNGReachesTheCustomer,
 		"FilesXRefusesAreRefusedInTheThread":             TestFilesXRefusesAreRefusedInTheThread,
 		"CrashMidUploadToXNeverSendsTwice":               TestCrashMidUploadToXNeverSendsTwice,
+		"InboundEventsShareTransactions":                 TestInboundEventsShareTransactions,
+		"InboundBatchCommitsOnce":                        TestInboundBatchCommitsOnce,
+		"InboundPanicDoesNotStallIntake":                 TestInboundPanicDoesNotStallIntake,
 	} {
 		t.Run(name, test)
 	}

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -123,32 +124,37 @@ func (s *Service) HandleInbound(ctx context.Context, ev InboundMessage) (Outcome
 	return c.out, nil
 }
 
-// inbound records one inbound event in tx.
-func (s *Service) inbound(ctx context.Context, tx Tx, ev InboundMessage) (Outcome, error) {
+// inbound records one inbound event in tx. pre holds what the batch
+// already did for it (nil when it is written on its own).
+func (s *Service) inbound(ctx context.Context, tx Tx, ev InboundMessage, pre *prepared) (Outcome, error) {
 	if ev.Sender.ID == ev.Account {
 		return s.ownEcho(ctx, tx, ev)
 	}
-	fresh, err := tx.MarkSeen(ctx, "x", ev.EventID)
-	if err != nil {
-		return "", err
+	fresh := pre != nil && pre.fresh
+	if pre == nil {
+		var err error
+		if fresh, err = tx.MarkSeen(ctx, "x", ev.EventID); err != nil {
+			return "", err
+		}
 	}
 	if !fresh {
 		return OutcomeDuplicate, nil
 	}
-	return OutcomeStored, s.recordInbound(ctx, tx, ev)
+	return OutcomeStored, s.recordInbound(ctx, tx, ev, pre)
 }
 
-func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage) error {
+func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage, pre *prepared) error {
 	now := s.now()
-	cust := Customer{
-		XUserID: ev.Sender.ID, Handle: ev.Sender.Handle, Name: ev.Sender.Name,
-		AvatarURL: ev.Sender.AvatarURL, Followers: ev.Sender.Followers,
-		Verified: ev.Sender.Verified, UpdatedAt: now,
+	var cust Customer
+	if pre != nil {
+		cust = *pre.customer
+	} else {
+		cust = sender(ev, now)
+		if err := tx.UpsertCustomer(ctx, &cust); err != nil {
+			return err
+		}
 	}
-	if err := tx.UpsertCustomer(ctx, &cust); err != nil {
-		return err
-	}
-	conv, opened, err := s.conversationFor(ctx, tx, ev, &cust, now)
+	conv, opened, err := s.conversationFor(ctx, tx, ev, &cust, now, pre)
 	if err != nil {
 		return err
 	}
@@ -259,9 +265,28 @@ const (
 	openedRating // a closed conversation's CSAT answer: it stays closed
 )
 
+// sender is the customer who sent ev, as of now.
+func sender(ev InboundMessage, now time.Time) Customer {
+	return Customer{
+		XUserID: ev.Sender.ID, Handle: ev.Sender.Handle, Name: ev.Sender.Name,
+		AvatarURL: ev.Sender.AvatarURL, Followers: ev.Sender.Followers,
+		Verified: ev.Sender.Verified, UpdatedAt: now,
+	}
+}
+
+// directKey is the key of ev's conversation when it follows from ev alone:
+// not for a mention replying to a tweet, whose conversation is that
+// tweet's.
+func directKey(ev InboundMessage) (string, bool) {
+	if ev.Kind == KindMention && ev.InReplyToID != "" {
+		return "", false
+	}
+	return cmp.Or(ev.ConversationKey, ev.InReplyToID, ev.EventID), true
+}
+
 // conversationFor finds the conversation an inbound message belongs to,
 // reopening or starting one as needed.
-func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage, cust *Customer, now time.Time) (*Conversation, opening, error) {
+func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage, cust *Customer, now time.Time, pre *prepared) (*Conversation, opening, error) {
 	key := ev.ConversationKey
 	if ev.Kind == KindMention && ev.InReplyToID != "" {
 		// A reply to a tweet we know belongs to that tweet's conversation.
@@ -283,7 +308,15 @@ func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage,
 	if key == "" {
 		key = ev.EventID
 	}
-	prev, err := tx.LatestConversation(ctx, ev.Account, ev.Kind, key, cust.ID)
+	var prev *Conversation
+	var err error
+	if k := (ConversationKey{ev.Account, ev.Kind, key, cust.ID}); pre != nil && pre.looked && pre.key == k {
+		if prev = pre.latest; prev == nil {
+			err = Errorf(ENOTFOUND, "no conversation for %v", k)
+		}
+	} else {
+		prev, err = tx.LatestConversation(ctx, ev.Account, ev.Kind, key, cust.ID)
+	}
 	if err == nil {
 		if _, ok := s.rating(prev, ev.Text, now); ok {
 			return prev, openedRating, nil

@@ -89,15 +89,43 @@ type OutboxStats struct {
 	OldestAge time.Duration
 }
 
+// ConversationKey names the conversations of one X thread with one
+// customer: a DM conversation or a mention's thread, on one support account.
+type ConversationKey struct {
+	Account    string
+	Kind       Kind
+	Key        string
+	CustomerID int64
+}
+
 // Tx is one transaction. Lookups that find nothing return an ENOTFOUND
 // *Error; unique-constraint violations return ECONFLICT.
 type Tx interface {
+	// WriteBehind lets the store hold back the rows the transaction inserts
+	// for conversations it creates itself — their messages, SLA targets and
+	// outbox items — and send them together, at the transaction's next
+	// other statement or at its commit, instead of one statement each.
+	// Their IDs are set at once, as always. A conflict among them (an
+	// outbox key already taken) then fails the whole transaction with
+	// ECONFLICT instead of being reported by the call; only a caller that
+	// can write its work again without write-behind should turn it on. A
+	// store whose statements cost little may ignore it.
+	WriteBehind()
+
 	// MarkSeen records an inbound event id once; fresh is false when it
 	// was already recorded.
 	MarkSeen(ctx context.Context, source, eventID string) (fresh bool, err error)
+	// MarkSeenAll is MarkSeen for several ids at once: fresh[i] tells
+	// whether ids[i] was recorded now. An id listed twice is fresh at its
+	// first place only.
+	MarkSeenAll(ctx context.Context, source string, ids []string) (fresh []bool, err error)
 
 	// UpsertCustomer inserts or refreshes a customer by XUserID, setting ID.
 	UpsertCustomer(ctx context.Context, c *Customer) error
+	// UpsertCustomers is UpsertCustomer for several customers at once.
+	// Of customers with the same XUserID the last is written; all get its
+	// ID.
+	UpsertCustomers(ctx context.Context, cs ...*Customer) error
 	Customer(ctx context.Context, id int64) (*Customer, error)
 	CustomerByXUserID(ctx context.Context, xUserID string) (*Customer, error)
 
@@ -108,6 +136,9 @@ type Tx interface {
 	// LatestConversation finds and locks the newest conversation for this
 	// key and customer, closed or not. Only the newest can be active.
 	LatestConversation(ctx context.Context, account string, kind Kind, key string, customerID int64) (*Conversation, error)
+	// LatestConversations is LatestConversation for several keys at once,
+	// locking in id order; a key with no conversation is absent.
+	LatestConversations(ctx context.Context, keys []ConversationKey) (map[ConversationKey]*Conversation, error)
 	// LockConversations locks conversations until the transaction ends;
 	// ids come in ascending order.
 	LockConversations(ctx context.Context, ids ...int64) error

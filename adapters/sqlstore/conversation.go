@@ -7,6 +7,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/lib/pq"
+
 	"github.com/xbridge/xbridge/bridge"
 )
 
@@ -93,6 +95,56 @@ func (t *tx) LatestConversation(ctx context.Context, account string, kind bridge
 	return c, nil
 }
 
+const latestConversationsPostgres = `SELECT ` + conversationColumns + ` FROM conversations
+WHERE id IN (
+	SELECT max(c.id) FROM conversations c
+	JOIN unnest(?::text[], ?::text[], ?::text[], ?::bigint[]) AS k (account, kind, x_key, customer_id)
+	  ON c.account = k.account AND c.kind = k.kind AND c.x_key = k.x_key AND c.customer_id = k.customer_id
+	GROUP BY c.account, c.kind, c.x_key, c.customer_id)
+ORDER BY id FOR UPDATE`
+
+// LatestConversations finds and locks the newest conversation of several
+// keys: on Postgres in one statement, locking in id order; on SQLite one by
+// one.
+func (t *tx) LatestConversations(ctx context.Context, keys []bridge.ConversationKey) (map[bridge.ConversationKey]*bridge.Conversation, error) {
+	found := make(map[bridge.ConversationKey]*bridge.Conversation, len(keys))
+	if len(keys) == 0 {
+		return found, nil
+	}
+	if t.db.dialect.name() != "postgres" {
+		for _, k := range keys {
+			c, err := t.LatestConversation(ctx, k.Account, k.Kind, k.Key, k.CustomerID)
+			switch {
+			case err == nil:
+				found[k] = c
+			case bridge.ErrorCode(err) != bridge.ENOTFOUND:
+				return nil, err
+			}
+		}
+		return found, nil
+	}
+	accounts, kinds, xkeys, customers := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
+	for i, k := range keys {
+		accounts[i], kinds[i], xkeys[i], customers[i] = k.Account, string(k.Kind), k.Key, k.CustomerID
+	}
+	rows, err := queryQ(ctx, t.tx, latestConversationsPostgres, pq.Array(accounts), pq.Array(kinds), pq.Array(xkeys), pq.Array(customers))
+	if err != nil {
+		return nil, t.db.wrap(err, fmt.Sprintf("latest conversations of %d keys", len(keys)))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("latest conversations: %w", err)
+		}
+		found[bridge.ConversationKey{Account: c.Account, Kind: c.Kind, Key: c.XKey, CustomerID: c.CustomerID}] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.db.wrap(err, "latest conversations")
+	}
+	return found, nil
+}
+
 func conversationKey(account string, kind bridge.Kind, key string, customerID int64) string {
 	return fmt.Sprintf("%s/%s/%s/customer %d", account, kind, key, customerID)
 }
@@ -125,19 +177,34 @@ RETURNING id`
 
 // CreateConversation inserts c and sets its ID; ECONFLICT when an active
 // conversation exists for the same key and customer.
+//
+// With write-behind on, the statement also reserves ids for the new
+// conversation's first rows, and does not send the rows waiting: they
+// belong to other new conversations, and the insert does not read them.
 func (t *tx) CreateConversation(ctx context.Context, c *bridge.Conversation) error {
 	var id int64
-	err := queryRowQ(ctx, t.tx, createConversation,
+	q, on, dest := createConversation, t.tx, []any{&id}
+	reserved := make([]int64, reservedMessages+reservedTargets+reservedItems)
+	if t.behind != nil && t.behind.err == nil {
+		q, on = createConversationBehind, t.behind.raw
+		for i := range reserved {
+			dest = append(dest, &reserved[i])
+		}
+	}
+	err := queryRowQ(ctx, on, q,
 		c.Kind, c.Account, c.XKey, c.CustomerID, c.Status, c.Priority,
 		c.ReplyToID, c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID,
 		c.AssigneeID, c.AssigneeName, strings.Join(c.Tags, " "), c.EscalationID, c.ClosedByName, c.CloseReason,
 		c.Language, c.Automation, micros(c.AckedAt), c.PriorityHint, micros(c.CSATAskedAt), c.CSATScore,
 		micros(c.CSATAt), micros(c.TypingAt),
 		micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt),
-	).Scan(&id)
+	).Scan(dest...)
 	switch {
 	case err == nil:
 		c.ID = id
+		if len(dest) > 1 {
+			t.behind.createdConversation(id, reserved)
+		}
 		return nil
 	case isNoRows(err):
 		return bridge.Errorf(bridge.ECONFLICT, "an active conversation already exists for %s",
@@ -157,7 +224,11 @@ WHERE id = ?`
 // is active for its key is ECONFLICT (and on Postgres aborts the
 // transaction).
 func (t *tx) UpdateConversation(ctx context.Context, c *bridge.Conversation) error {
-	res, err := execQ(ctx, t.tx, updateConversation,
+	on := t.tx
+	if t.behind != nil {
+		on = t.behind.raw // the rows waiting do not matter to it
+	}
+	res, err := execQ(ctx, on, updateConversation,
 		c.Kind, c.Account, c.XKey, c.CustomerID, c.Status, c.Priority,
 		c.ReplyToID, c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID,
 		c.AssigneeID, c.AssigneeName, strings.Join(c.Tags, " "), c.EscalationID, c.ClosedByName, c.CloseReason,

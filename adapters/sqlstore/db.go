@@ -162,7 +162,8 @@ func (db *DB) pool() stmts { return stmts{cache: db.stmts} }
 // back if it returns an error or panics.
 func (db *DB) InTx(ctx context.Context, fn func(tx bridge.Tx) error) error {
 	return db.withTx(ctx, func(stx *sqlx.Tx) error {
-		return fn(&tx{tx: stmts{cache: db.stmts, tx: stx}, db: db})
+		t := &tx{tx: stmts{cache: db.stmts, tx: stx}, db: db}
+		return t.run(ctx, fn)
 	})
 }
 
@@ -173,7 +174,8 @@ func (db *DB) InTxRelaxed(ctx context.Context, fn func(tx bridge.Tx) error) erro
 		if err := db.dialect.relaxCommit(ctx, stx); err != nil {
 			return err
 		}
-		return fn(&tx{tx: stmts{cache: db.stmts, tx: stx}, db: db})
+		t := &tx{tx: stmts{cache: db.stmts, tx: stx}, db: db}
+		return t.run(ctx, fn)
 	})
 }
 
@@ -212,8 +214,26 @@ func (db *DB) transient(err error) error {
 
 // tx is the bridge.Tx of InTx.
 type tx struct {
-	tx stmts
-	db *DB
+	tx     stmts
+	db     *DB
+	behind *writeBehind // nil unless WriteBehind was called (Postgres)
+}
+
+// run runs fn on t and sends what waits behind before the commit. When a
+// flush failed, its error is the transaction's: what fn saw afterwards
+// was only the aborted transaction.
+func (t *tx) run(ctx context.Context, fn func(tx bridge.Tx) error) error {
+	err := fn(t)
+	if t.behind == nil {
+		return err
+	}
+	if t.behind.err != nil {
+		return t.behind.err
+	}
+	if err == nil {
+		err = t.behind.flush(ctx)
+	}
+	return err
 }
 
 var _ bridge.Tx = (*tx)(nil)

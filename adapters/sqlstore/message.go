@@ -27,6 +27,9 @@ RETURNING id`
 
 // InsertMessage inserts m and sets its ID.
 func (t *tx) InsertMessage(ctx context.Context, m *bridge.Message) error {
+	if t.behind.owns(m.ConversationID) {
+		return t.behind.insertMessage(ctx, m)
+	}
 	err := queryRowQ(ctx, t.tx, insertMessage,
 		m.ConversationID, m.Direction, m.AuthorID, m.AuthorName, m.Text,
 		m.XID, m.ChatID, m.Delivery, m.DeliveryError, micros(m.CreatedAt), micros(m.SentAt), micros(m.SeenAt),

@@ -72,6 +72,8 @@ func (t *tx) Enqueue(ctx context.Context, items ...*bridge.OutboxItem) error {
 	}
 	byKey := make(map[string]*bridge.OutboxItem, len(items))
 	args := make([]any, 0, 17*len(items))
+	uniq := make([]*bridge.OutboxItem, 0, len(items))
+	payloads := make([]string, 0, len(items))
 	for _, it := range items {
 		if it.IdemKey == "" {
 			return bridge.Errorf(bridge.EINVALID, "outbox item %s for conversation %d has no idempotency key",
@@ -96,9 +98,13 @@ func (t *tx) Enqueue(ctx context.Context, items ...*bridge.OutboxItem) error {
 			return fmt.Errorf("enqueue %s: payload: %w", it.IdemKey, err)
 		}
 		it.ID = 0
+		uniq, payloads = append(uniq, it), append(payloads, string(payload))
 		args = append(args, it.Effect, it.Lane, it.SeqKey, it.Priority, it.IdemKey, it.ConversationID, it.MessageID,
 			string(payload), it.State, it.Attempts, micros(it.NotBefore), micros(it.LeaseUntil),
 			it.ResultID, it.LastError, it.Notified, micros(it.CreatedAt), micros(it.UpdatedAt))
+	}
+	if t.behind.ownsAll(uniq) {
+		return t.behind.enqueue(ctx, uniq, payloads)
 	}
 	q := enqueueHead + enqueueRow + strings.Repeat(",\n"+enqueueRow, len(byKey)-1) + enqueueTail
 	rows, err := queryQ(ctx, t.tx, q, args...)

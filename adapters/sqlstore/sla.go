@@ -86,6 +86,9 @@ func (t *tx) InsertTargets(ctx context.Context, ts ...*bridge.SLATarget) error {
 	if len(ts) == 0 {
 		return nil
 	}
+	if t.behind.ownsTargets(ts) {
+		return t.behind.insertTargets(ctx, ts)
+	}
 	type key struct {
 		conv   int64
 		metric bridge.Metric

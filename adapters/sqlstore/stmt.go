@@ -19,6 +19,9 @@ const maxPrepared = 512
 type stmts struct {
 	cache *stmtCache
 	tx    *sqlx.Tx // nil: the pool
+	// behind, when set, has rows that must reach the database before
+	// any statement runs.
+	behind *writeBehind
 }
 
 var _ sqlx.ExtContext = stmts{}
@@ -107,7 +110,18 @@ func (s stmts) BindNamed(q string, arg any) (string, []any, error) {
 	return s.cache.db.BindNamed(q, arg)
 }
 
+// flush sends the rows waiting behind, if any.
+func (s stmts) flush(ctx context.Context) error {
+	if s.behind == nil {
+		return nil
+	}
+	return s.behind.flush(ctx)
+}
+
 func (s stmts) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	if ps := s.stmt(ctx, q); ps != nil {
 		return ps.ExecContext(ctx, args...)
 	}
@@ -115,6 +129,9 @@ func (s stmts) ExecContext(ctx context.Context, q string, args ...any) (sql.Resu
 }
 
 func (s stmts) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	if ps := s.stmt(ctx, q); ps != nil {
 		return ps.QueryContext(ctx, args...)
 	}
@@ -122,13 +139,20 @@ func (s stmts) QueryContext(ctx context.Context, q string, args ...any) (*sql.Ro
 }
 
 func (s stmts) QueryxContext(ctx context.Context, q string, args ...any) (*sqlx.Rows, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	if ps := s.stmt(ctx, q); ps != nil {
 		return ps.QueryxContext(ctx, args...)
 	}
 	return s.ext().QueryxContext(ctx, q, args...)
 }
 
+// QueryRowxContext cannot return a flush's error: the flush keeps it, the
+// statement then fails in the aborted transaction, and the transaction
+// reports the flush's error (tx.run).
 func (s stmts) QueryRowxContext(ctx context.Context, q string, args ...any) *sqlx.Row {
+	_ = s.flush(ctx)
 	if ps := s.stmt(ctx, q); ps != nil {
 		return ps.QueryRowxContext(ctx, args...)
 	}

@@ -48,6 +48,8 @@ func runSuite(t *testing.T, open func(t *testing.T) *sqlstore.DB) {
 var suiteTests = []suiteTest{
 	{"MarkSeen", testMarkSeen},
 	{"UpsertCustomer", testUpsertCustomer},
+	{"IntakeBatch", testIntakeBatch},
+	{"WriteBehind", testWriteBehind},
 	{"Conversations", testConversations},
 	{"ActiveConversationUnique", testActiveConversationUnique},
 	{"ReopenConflict", testReopenConflict},
@@ -638,6 +640,202 @@ func testUpsertCustomer(t *testing.T, db *sqlstore.DB) {
 			return err
 		}
 		mustEqual(t, "customer by X user id", got, refreshed)
+		return nil
+	})
+}
+
+// testIntakeBatch: the batch forms of MarkSeen, UpsertCustomer and
+// LatestConversation answer as the single ones would, called in turn.
+func testIntakeBatch(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	inTx(t, db, func(tx bridge.Tx) error { _, err := tx.MarkSeen(ctx, "x", "old"); return err })
+	inTx(t, db, func(tx bridge.Tx) error {
+		fresh, err := tx.MarkSeenAll(ctx, "x", []string{"a", "old", "b", "a", "c"})
+		mustEqual(t, "fresh", fresh, []bool{true, false, true, false, true})
+		return err
+	})
+	inTx(t, db, func(tx bridge.Tx) error {
+		fresh, err := tx.MarkSeenAll(ctx, "x", []string{"c", "d"})
+		mustEqual(t, "fresh on the next call", fresh, []bool{false, true})
+		return err
+	})
+
+	known := addCustomer(t, db, "42")
+	ann := &bridge.Customer{XUserID: "42", Handle: "ann", Name: "Ann", Followers: 5, UpdatedAt: t0}
+	bob := &bridge.Customer{XUserID: "7", Handle: "bob", Name: "Bob", AvatarURL: "https://a/b.png", Verified: true, UpdatedAt: t0}
+	ann2 := &bridge.Customer{XUserID: "42", Handle: "ann_b", Name: "Ann B", Followers: 6, UpdatedAt: t0.Add(time.Second)}
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpsertCustomers(ctx, ann, bob, ann2) })
+	mustEqual(t, "an existing customer keeps its id", ann.ID, known.ID)
+	mustEqual(t, "the same customer twice gets one id", ann2.ID, known.ID)
+	mustEqual(t, "the other customer's own profile is kept in memory", ann.Handle, "ann")
+	if bob.ID == 0 || bob.ID == known.ID {
+		t.Fatalf("new customer got id %d", bob.ID)
+	}
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.Customer(ctx, known.ID)
+		mustEqual(t, "the last of a customer's rows is written", got, ann2)
+		if err != nil {
+			return err
+		}
+		got, err = tx.Customer(ctx, bob.ID)
+		mustEqual(t, "new customer", got, bob)
+		return err
+	})
+
+	closed := addConversation(t, db, ann, "dm-1")
+	closed.Status, closed.ClosedAt = bridge.StatusClosed, t0
+	inTx(t, db, func(tx bridge.Tx) error { return tx.UpdateConversation(ctx, closed) })
+	newest := addConversation(t, db, ann, "dm-1")
+	other := addConversation(t, db, bob, "dm-2")
+	keyOf := func(c *bridge.Conversation) bridge.ConversationKey {
+		return bridge.ConversationKey{Account: c.Account, Kind: c.Kind, Key: c.XKey, CustomerID: c.CustomerID}
+	}
+	missing := bridge.ConversationKey{Account: newest.Account, Kind: newest.Kind, Key: "dm-9", CustomerID: ann.ID}
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.LatestConversations(ctx, []bridge.ConversationKey{keyOf(newest), missing, keyOf(other)})
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "latest conversations", got, map[bridge.ConversationKey]*bridge.Conversation{
+			keyOf(newest): newest, keyOf(other): other,
+		})
+		got, err = tx.LatestConversations(ctx, nil)
+		mustEqual(t, "no keys", len(got), 0)
+		return err
+	})
+}
+
+// testWriteBehind: with write-behind on, the rows of a conversation the
+// transaction created get their ids at once, are seen by the
+// transaction's own reads and are all there after the commit, exactly as
+// written; rows of other conversations are written as usual. A key
+// conflict among the rows held back loses the whole transaction, never
+// half of it.
+func testWriteBehind(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	cust := addCustomer(t, db, "42")
+	old := addConversation(t, db, cust, "dm-old")
+	var (
+		conv    *bridge.Conversation
+		msgs    []*bridge.Message
+		targets []*bridge.SLATarget
+		items   []*bridge.OutboxItem
+	)
+	inTx(t, db, func(tx bridge.Tx) error {
+		tx.WriteBehind()
+		for i := range 3 { // more rows than the ids reserved per conversation
+			c := newConversation(cust, fmt.Sprintf("dm-%d", i))
+			if err := tx.CreateConversation(ctx, c); err != nil {
+				return err
+			}
+			conv = c
+			for j := range 3 {
+				m := &bridge.Message{ConversationID: c.ID, Direction: bridge.DirectionIn, AuthorID: "42",
+					AuthorName: "Ann", Text: fmt.Sprintf("hello %d %d", i, j), XID: fmt.Sprintf("x-%d-%d", i, j), CreatedAt: t0}
+				if err := tx.InsertMessage(ctx, m); err != nil {
+					return err
+				}
+				msgs = append(msgs, m)
+			}
+			var ts []*bridge.SLATarget
+			for _, metric := range []bridge.Metric{bridge.MetricFirstResponse, bridge.MetricResolution} {
+				for cycle := 1; cycle <= 2; cycle++ {
+					ts = append(ts, &bridge.SLATarget{ConversationID: c.ID, Metric: metric, Cycle: cycle,
+						State: bridge.TargetRunning, Budget: time.Hour, StartedAt: t0, DueAt: t0.Add(time.Hour),
+						NextCheck: t0.Add(50 * time.Minute), UpdatedAt: t0})
+				}
+			}
+			if err := tx.InsertTargets(ctx, ts...); err != nil {
+				return err
+			}
+			targets = append(targets, ts...)
+			for j := range 4 {
+				it := item(fmt.Sprintf("conv:%d:post:%d", c.ID, j), fmt.Sprintf("chat:%d", c.ID), 1)
+				it.ConversationID, it.MessageID = c.ID, msgs[len(msgs)-1].ID
+				items = append(items, it)
+			}
+			if err := tx.Enqueue(ctx, items[len(items)-4:]...); err != nil {
+				return err
+			}
+		}
+		for _, m := range msgs {
+			if m.ID == 0 {
+				t.Fatal("a held-back message got no id")
+			}
+		}
+		again := item(items[0].IdemKey, items[0].SeqKey, 1)
+		again.ConversationID = items[0].ConversationID
+		if err := tx.Enqueue(ctx, again); err != nil {
+			return err
+		}
+		mustEqual(t, "id of an item whose key waits", again.ID, int64(0))
+		dup := *targets[0]
+		dup.ID = 0
+		wantCode(t, tx.InsertTargets(ctx, &dup), bridge.ECONFLICT)
+
+		// A row of a conversation created earlier goes in at once, and the
+		// transaction's reads see the rows held back.
+		m := &bridge.Message{ConversationID: old.ID, Direction: bridge.DirectionIn, Text: "old", CreatedAt: t0}
+		if err := tx.InsertMessage(ctx, m); err != nil {
+			return err
+		}
+		got, err := tx.Message(ctx, msgs[0].ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "held-back message read in its transaction", got, msgs[0])
+		return nil
+	})
+	inTx(t, db, func(tx bridge.Tx) error {
+		for _, m := range msgs {
+			got, err := tx.Message(ctx, m.ID)
+			if err != nil {
+				return err
+			}
+			mustEqual(t, "message after commit", got, m)
+		}
+		got, err := tx.Targets(ctx, conv.ID)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "targets after commit", got, targets[len(targets)-4:])
+		for _, it := range items {
+			got, err := tx.OutboxByKey(ctx, it.IdemKey)
+			if err != nil {
+				return err
+			}
+			mustEqual(t, "outbox item after commit", got, it)
+		}
+		return nil
+	})
+
+	// An outbox key taken before: on a store that holds rows back the
+	// transaction fails as a whole; one that does not skips the item.
+	taken := item("taken", "", 1)
+	inTx(t, db, func(tx bridge.Tx) error { return tx.Enqueue(ctx, taken) })
+	lost := newConversation(cust, "dm-lost")
+	clash := item("taken", "", 1)
+	err := db.InTx(ctx, func(tx bridge.Tx) error {
+		tx.WriteBehind()
+		if err := tx.CreateConversation(ctx, lost); err != nil {
+			return err
+		}
+		clash.ConversationID = lost.ID
+		return tx.Enqueue(ctx, clash)
+	})
+	inTx(t, db, func(tx bridge.Tx) error {
+		_, cerr := tx.Conversation(ctx, lost.ID)
+		switch {
+		case err == nil:
+			mustEqual(t, "id of the item skipped", clash.ID, int64(0))
+			if cerr != nil {
+				t.Fatalf("committed conversation: %v", cerr)
+			}
+		case bridge.ErrorCode(err) == bridge.ECONFLICT:
+			wantCode(t, cerr, bridge.ENOTFOUND)
+		default:
+			t.Fatalf("commit: %v", err)
+		}
 		return nil
 	})
 }
