@@ -491,20 +491,21 @@ func testLockConversations(t *testing.T, db *sqlstore.DB) {
 	seen := make(chan bridge.Priority, 1)
 	go func() {
 		<-locked
+		var p bridge.Priority
 		err := db.InTx(ctx, func(tx bridge.Tx) error {
 			if err := tx.LockConversations(ctx, b.ID); err != nil {
 				return err
 			}
 			c, err := tx.Conversation(ctx, b.ID)
 			if err == nil {
-				seen <- c.Priority
+				p = c.Priority
 			}
 			return err
 		})
 		if err != nil {
 			t.Error(err)
-			seen <- ""
 		}
+		seen <- p // after the commit: the test's context ends with it
 	}()
 	inTx(t, db, func(tx bridge.Tx) error {
 		if err := tx.LockConversations(ctx, a.ID, b.ID); err != nil {

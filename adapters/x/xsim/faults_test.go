@@ -56,7 +56,7 @@ func TestFaults(t *testing.T) {
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+testUserToken)
 			began := time.Now()
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := testHTTPClient.Do(req)
 			if tc.status == 0 {
 				if err == nil {
 					resp.Body.Close()
@@ -97,7 +97,7 @@ func TestFaults(t *testing.T) {
 			req, _ = http.NewRequest(http.MethodPost, srv.URL+dmPath, strings.NewReader(`{"text":"again"}`))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+testUserToken)
-			resp, err = http.DefaultClient.Do(req)
+			resp, err = testHTTPClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

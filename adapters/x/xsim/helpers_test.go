@@ -185,7 +185,7 @@ func (f *fixture) doAs(t *testing.T, acct Account, method, path string, body any
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	client := http.DefaultClient
+	client := testHTTPClient
 	switch a {
 	case bearer:
 		req.Header.Set("Authorization", "Bearer "+acct.UserToken)
@@ -240,6 +240,12 @@ func violationsContaining(s *Server, sub string) []string {
 // oauth1Transport signs requests with OAuth 1.0a HMAC-SHA1 in the
 // transport, after the client has set the query string. It is written
 // independently of the server's verifier.
+// testHTTPClient is the tests' client. Not http.DefaultClient: closing an
+// httptest server closes the idle connections of http.DefaultTransport,
+// which breaks the requests of tests running in parallel ("http:
+// CloseIdleConnections called").
+var testHTTPClient = &http.Client{Transport: &http.Transport{}}
+
 type oauth1Transport struct {
 	consumerSecret string // default testConsumerSecret
 	token          string // default testAccessToken
@@ -306,7 +312,7 @@ func (o *oauth1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if o.base != nil {
 		return o.base.RoundTrip(req)
 	}
-	return http.DefaultTransport.RoundTrip(req)
+	return testHTTPClient.Transport.RoundTrip(req)
 }
 
 // enc percent-encodes as RFC 3986 (what OAuth 1.0a needs), by way of

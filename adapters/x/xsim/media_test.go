@@ -52,7 +52,7 @@ func (f *fixture) get(t *testing.T, method, url string, a auth, header ...string
 
 func (f *fixture) send(t *testing.T, req *http.Request, a auth) (*http.Response, []byte) {
 	t.Helper()
-	client := http.DefaultClient
+	client := testHTTPClient
 	switch a {
 	case bearer:
 		req.Header.Set("Authorization", "Bearer "+testUserToken)

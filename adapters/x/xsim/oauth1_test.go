@@ -66,7 +66,7 @@ func TestAuthentication(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
-			client := http.DefaultClient
+			client := testHTTPClient
 			if tc.rt != nil {
 				client = &http.Client{Transport: tc.rt}
 			} else {
@@ -105,7 +105,7 @@ func TestGoTwitterAuthorizerSigningIsCaught(t *testing.T) {
 	f := newFixture(t)
 	c := &twitter.Client{
 		Host:       f.srv.URL,
-		Client:     http.DefaultClient,
+		Client:     testHTTPClient,
 		Authorizer: authorizerSigner{},
 	}
 	_, err := c.UserMentionTimeline(context.Background(), supportID, twitter.UserMentionTimelineOpts{MaxResults: 5})

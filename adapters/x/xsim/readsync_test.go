@@ -49,7 +49,7 @@ func (f *fixture) v1(t *testing.T, r v1Request) (*http.Response, []byte) {
 		ct = formType
 	}
 	req.Header.Set("Content-Type", ct)
-	client := http.DefaultClient
+	client := testHTTPClient
 	switch r.auth {
 	case bearer:
 		tok := r.bearerToken
