@@ -101,7 +101,7 @@ func (e *env) run(cfg Config) *Main {
 	return m
 }
 
-// eventually waits up to 10 s for cond.
+// eventually waits up to 30 s for cond.
 func (e *env) eventually(what string, cond func() bool) {
 	e.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
