@@ -86,6 +86,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	defer s.Close()
+	// The app under bench takes no events (no Socket Mode, no events URL;
+	// see AppToken below): it subscribes to none, so Slack raises none.
+	s.Slack.SetEventSubscriptions(false)
 	// Three phases, each with its own customers and events.
 	payloads := make([][][]byte, 3)
 	for p := range payloads {

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // Methods that post and change messages: chat.* and reactions.*.
@@ -25,7 +24,7 @@ func (s *Server) readContentLocked(p url.Values) (content, *apiError) {
 	_, c.hasText = p["text"]
 	c.hasBlocks = c.blocks != ""
 	c.hasAttachm = p.Get("attachments") != "" && p.Get("attachments") != "[]"
-	if len([]rune(c.text)) > maxTextRunes {
+	if runes(c.text) > maxTextRunes {
 		return c, fail("msg_too_long")
 	}
 	if c.hasBlocks {
@@ -56,35 +55,6 @@ func (s *Server) readContentLocked(p url.Values) (content, *apiError) {
 		c.parsedMeta = json.RawMessage(c.metadata)
 	}
 	return c, nil
-}
-
-// normalizeBlocksLocked checks a blocks parameter and gives every block a
-// block_id, as Slack does.
-func (s *Server) normalizeBlocksLocked(raw string) (json.RawMessage, *apiError) {
-	var blocks []map[string]any
-	if err := json.Unmarshal([]byte(raw), &blocks); err != nil {
-		return nil, fail("invalid_blocks_format")
-	}
-	if len(blocks) > maxBlocks {
-		return nil, fail("invalid_blocks")
-	}
-	ids := map[string]bool{}
-	for _, b := range blocks {
-		if t, _ := b["type"].(string); t == "" || !blockWithinLimits(b) {
-			return nil, fail("invalid_blocks")
-		}
-		id, _ := b["block_id"].(string)
-		if id == "" {
-			id = randomString(5, alnumMixed)
-			b["block_id"] = id
-		}
-		if ids[id] || runes(id) > 255 {
-			return nil, fail("invalid_blocks") // block ids are unique in a message
-		}
-		ids[id] = true
-	}
-	out, _ := json.Marshal(blocks)
-	return out, nil
 }
 
 func (s *Server) chatPostMessage(c *apiCall) (obj, *apiError) {
@@ -290,80 +260,3 @@ func (s *Server) reactionsGet(c *apiCall) (obj, *apiError) {
 	}
 	return obj{"type": "message", "channel": ch.id, "message": s.messageJSONLocked(ch, m, renderOpts{})}, nil
 }
-
-// blockWithinLimits checks a block against Block Kit's documented limits:
-// section text 3,000 characters and 10 fields of 2,000; header 150; context
-// 10 elements; actions 25 elements; buttons' text 75, action_id 255, value
-// 2,000; select options 100, each with text 75 and value 150.
-func blockWithinLimits(b map[string]any) bool {
-	text := func(v any) string {
-		m, _ := v.(map[string]any)
-		t, _ := m["text"].(string)
-		return t
-	}
-	list := func(v any) []any { l, _ := v.([]any); return l }
-	switch b["type"] {
-	case "section":
-		if runes(text(b["text"])) > 3000 || len(list(b["fields"])) > 10 {
-			return false
-		}
-		for _, f := range list(b["fields"]) {
-			if runes(text(f)) > 2000 {
-				return false
-			}
-		}
-		if acc, ok := b["accessory"].(map[string]any); ok && !elementWithinLimits(acc) {
-			return false
-		}
-	case "header":
-		if runes(text(b["text"])) > 150 {
-			return false
-		}
-	case "context":
-		if len(list(b["elements"])) > 10 {
-			return false
-		}
-	case "actions":
-		els := list(b["elements"])
-		if len(els) > 25 {
-			return false
-		}
-		for _, e := range els {
-			if m, ok := e.(map[string]any); !ok || !elementWithinLimits(m) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// elementWithinLimits checks a button's or a select's sizes.
-func elementWithinLimits(e map[string]any) bool {
-	str := func(k string) string { v, _ := e[k].(string); return v }
-	if runes(str("action_id")) > 255 || runes(str("value")) > 2000 {
-		return false
-	}
-	if t, ok := e["text"].(map[string]any); ok {
-		if s, _ := t["text"].(string); runes(s) > 75 {
-			return false
-		}
-	}
-	if opts, ok := e["options"].([]any); ok {
-		if len(opts) > 100 {
-			return false
-		}
-		for _, o := range opts {
-			m, _ := o.(map[string]any)
-			t, _ := m["text"].(map[string]any)
-			s, _ := t["text"].(string)
-			v, _ := m["value"].(string)
-			if runes(s) > 75 || runes(v) > 150 {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// runes counts characters, as Slack's limits do.
-func runes(s string) int { return utf8.RuneCountInString(s) }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
 )
 
 // delivery is one signed request received by the fake app.
@@ -336,4 +337,75 @@ func mustQuery(t *testing.T, b []byte) url.Values {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestNoEventSubscriptions: an app subscribed to no events is sent none,
+// over HTTP or Socket Mode, while its interactions still reach it; once it
+// subscribes, the next thing it is sent is the next event.
+func TestNoEventSubscriptions(t *testing.T) {
+	t.Parallel()
+	// quietWorkspace makes everything happen that raises an event, with
+	// subscriptions off, and returns the bot message it posted.
+	quietWorkspace := func(t *testing.T, f *fixture) string {
+		t.Helper()
+		f.sim.SetEventSubscriptions(false)
+		ts := f.sim.PostAsUser(testAgent, testChannel, "", "nobody hears this")
+		f.sim.PostAsUser(testAgent, testChannel, ts, "nor this")
+		f.sim.EditAsUser(testAgent, testChannel, ts, "nor this edit")
+		f.sim.React(testAgent, testChannel, ts, "eyes")
+		_, botTS, err := f.client.PostMessage(testChannel, slack.MsgOptionText("claim", false), buttonBlocks("claim", "conv-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := f.client.UpdateMessage(testChannel, botTS, slack.MsgOptionText("claim it", false), buttonBlocks("claim", "conv-1")); err != nil {
+			t.Fatal(err)
+		}
+		f.sim.DeleteAsUser(testAgent, testChannel, ts)
+		if n := f.sim.Pending(); n != 0 {
+			t.Fatalf("%d envelopes wait for an app subscribed to no events", n)
+		}
+		return botTS
+	}
+
+	t.Run("http", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		app := newFakeApp(t)
+		f.sim.SetEventsURL(app.srv.URL + "/events")
+		f.sim.SetInteractionsURL(app.srv.URL + "/interactions")
+		botTS := quietWorkspace(t, f)
+
+		f.sim.ClickButton(testAgent, testChannel, botTS, "claim", "conv-1")
+		if d := app.next(t); d.header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+			t.Fatalf("first delivery is not the click: %s", d.body)
+		}
+		f.sim.SetEventSubscriptions(true)
+		ts := f.sim.PostAsUser(testAgent, testChannel, "", "now you hear me")
+		_, inner := parseCallback(t, app.next(t).body)
+		if m, ok := inner.Data.(*slackevents.MessageEvent); !ok || m.TimeStamp != ts {
+			t.Fatalf("first event is %+v, want the message %s", inner.Data, ts)
+		}
+		f.noViolations(t)
+	})
+
+	t.Run("socket mode", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		sc := f.startSocket(t)
+		sc.hello(t)
+		botTS := quietWorkspace(t, f)
+
+		// Nothing was queued (quietWorkspace checked), so the next events_api
+		// envelope is the first event raised after subscribing.
+		go f.sim.ClickButton(testAgent, testChannel, botTS, "claim", "conv-1")
+		sc.sm.Ack(*sc.next(t, socketmode.EventTypeInteractive).Request)
+		f.sim.SetEventSubscriptions(true)
+		ts := f.sim.PostAsUser(testAgent, testChannel, "", "now you hear me")
+		ev := sc.next(t, socketmode.EventTypeEventsAPI)
+		if _, msg := messageEvent(t, ev); msg.TimeStamp != ts {
+			t.Fatalf("first event is %+v, want the message %s", msg, ts)
+		}
+		sc.sm.Ack(*ev.Request)
+		f.noViolations(t)
+	})
 }

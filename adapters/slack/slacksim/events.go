@@ -8,8 +8,12 @@ import (
 )
 
 // emitLocked wraps an inner event in Slack's event_callback envelope,
-// checks it against the events API description and hands it to delivery.
+// checks it against the events API description and hands it to delivery,
+// unless the app subscribes to no events.
 func (s *Server) emitLocked(ev obj) {
+	if s.unsubscribed {
+		return
+	}
 	now := s.opts.Now()
 	id := s.nextIDLocked("Ev", 10)
 	ctx, _ := json.Marshal(obj{"et": ev["type"], "tid": s.opts.TeamID, "aid": s.opts.AppID, "cid": ev["channel"]})
@@ -60,7 +64,9 @@ func (s *Server) messageEventLocked(ch *channel, m *message) obj {
 
 // emitMessageLocked emits the message event of a newly posted message.
 func (s *Server) emitMessageLocked(ch *channel, m *message) {
-	s.emitLocked(s.messageEventLocked(ch, m))
+	if !s.unsubscribed {
+		s.emitLocked(s.messageEventLocked(ch, m))
+	}
 }
 
 // emitChangedLocked emits message_changed for m, whose rendering before the

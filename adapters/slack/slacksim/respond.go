@@ -44,7 +44,7 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request, id str
 // replace or delete the message an interaction came from. It returns an
 // error code when Slack would refuse the answer.
 func (s *Server) applyResponseLocked(ru *responseURL, r Response) string {
-	if len([]rune(r.Text)) > maxTextRunes {
+	if runes(r.Text) > maxTextRunes {
 		return "msg_too_long"
 	}
 	var blocks json.RawMessage

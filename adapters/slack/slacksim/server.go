@@ -81,6 +81,8 @@ type Server struct {
 	seq          int
 
 	eventsURL, interactionsURL, commandsURL string
+	// unsubscribed: the app subscribes to no events (SetEventSubscriptions).
+	unsubscribed bool
 
 	d *deliverer
 
@@ -197,6 +199,18 @@ func (s *Server) SetEventsURL(u string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.eventsURL = u
+}
+
+// SetEventSubscriptions turns the app's event subscriptions on (the default)
+// or off. An app subscribed to no events is sent none, over HTTP or Socket
+// Mode: what happens in the workspace from then on raises no event, so none
+// is built, checked or queued. Events raised before are still delivered;
+// interactions and slash commands are configured apart and still reach the
+// app.
+func (s *Server) SetEventSubscriptions(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unsubscribed = !on
 }
 
 // SetInteractionsURL sets the interactivity request URL.
