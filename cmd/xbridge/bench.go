@@ -231,7 +231,16 @@ func benchPhase(ctx context.Context, client *http.Client, url string, payloads [
 	before := done.n.Load()
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	errs := make(chan error, conc)
+	// The first failure is kept; the rest are counted, never waited on.
+	errs := make(chan error, 1)
+	var failed atomic.Int64
+	fail := func(err error) {
+		failed.Add(1)
+		select {
+		case errs <- err:
+		default:
+		}
+	}
 	send := func(i int) {
 		sent[i] = time.Now()
 		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(payloads[i]))
@@ -239,13 +248,13 @@ func benchPhase(ctx context.Context, client *http.Client, url string, payloads [
 		req.Header.Set(xsim.SignatureHeader, xsim.Sign(demoCreds.consumerSecret, payloads[i]))
 		resp, err := client.Do(req)
 		if err != nil {
-			errs <- err
+			fail(err)
 			return
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			errs <- fmt.Errorf("webhook answered %d", resp.StatusCode)
+			fail(fmt.Errorf("webhook answered %d", resp.StatusCode))
 		}
 	}
 	if rate > 0 {
@@ -278,7 +287,7 @@ func benchPhase(ctx context.Context, client *http.Client, url string, payloads [
 	}
 	select {
 	case err := <-errs:
-		return 0, nil, err
+		return 0, nil, fmt.Errorf("%d of %d webhooks failed, the first: %w", failed.Load(), len(payloads), err)
 	default:
 	}
 	deadline := time.Now().Add(5 * time.Minute)
