@@ -53,6 +53,7 @@ type Dispatcher struct {
 
 	wakeOnce sync.Once
 	wake     chan struct{}
+	threads  group[*threadCall] // cards' threads recorded at once
 
 	readSyncMu  sync.Mutex
 	readSyncErr string
@@ -289,7 +290,9 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 	// and messages.
 	slices.SortFunc(batch, func(a, b outcome) int { return cmp.Compare(a.it.ConversationID, b.it.ConversationID) })
 	var delivered []outcome
+	var stale map[int64]bool // items someone else (an echo, a recovery) recorded first
 	recordTx := func(tx Tx, part []outcome) error {
+		stale = map[int64]bool{}
 		ids := make([]int64, 0, len(part))
 		for _, o := range part {
 			if len(ids) == 0 || ids[len(ids)-1] != o.it.ConversationID {
@@ -299,10 +302,24 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 		if err := tx.LockConversations(ctx, ids...); err != nil {
 			return err
 		}
+		// Plain outcomes first, together: the threads and chat ids they
+		// record can only help the others.
+		var plain, rest []outcome
 		for _, o := range part {
+			if isPlain(o) {
+				plain = append(plain, o)
+			} else {
+				rest = append(rest, o)
+			}
+		}
+		if err := d.applyPlain(ctx, tx, plain, stale); err != nil {
+			return err
+		}
+		for _, o := range rest {
 			err := d.apply(ctx, tx, o)
 			if ErrorCode(err) == ECONFLICT {
-				continue // someone else (an echo, a recovery) recorded it first
+				stale[o.it.ID] = true
+				continue
 			}
 			if err != nil {
 				return err
@@ -318,12 +335,18 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 				d.Logger.Error("record delivery", "outbox_id", o.it.ID, "effect", o.it.Effect, "err", err)
 				continue
 			}
-			delivered = append(delivered, o)
+			if !stale[o.it.ID] {
+				delivered = append(delivered, o)
+			}
 		}
 	} else if err != nil {
 		d.Logger.Error("record delivery", "outbox_id", batch[0].it.ID, "effect", batch[0].it.Effect, "err", err)
 	} else {
-		delivered = batch
+		for _, o := range batch {
+			if !stale[o.it.ID] {
+				delivered = append(delivered, o)
+			}
+		}
 	}
 	if d.Observe != nil {
 		now := d.Clock.Now()
@@ -335,19 +358,113 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 	}
 }
 
+// isPlain says recording o takes nothing but writing its item back and,
+// for a card or a post, the thread and chat id it produced: the outcome of
+// nearly every delivery, recorded for a whole batch by a few statements.
+func isPlain(o outcome) bool {
+	switch {
+	case o.paced > 0:
+		return true
+	case o.err != nil, o.it.Effect.IsX(), o.it.Payload.EscalationID != 0:
+		return false
+	}
+	return !(o.it.Effect == EffectCard && o.follow.messageFailed)
+}
+
+// applyPlain records plain outcomes (see isPlain) inside tx, which holds
+// the locks of their conversations: their items are written back first,
+// guarded, and only those still current record their threads and chat
+// ids; the others are added to stale.
+func (d *Dispatcher) applyPlain(ctx context.Context, tx Tx, plain []outcome, stale map[int64]bool) error {
+	if len(plain) == 0 {
+		return nil
+	}
+	now := d.Clock.Now()
+	updates := make([]OutboxUpdate, len(plain))
+	for i, o := range plain {
+		it := o.it
+		if o.paced > 0 {
+			d.observeWait(it.Lane, o.paced)
+			it.Attempts = o.claimed - 1 // not attempted
+			it.State, it.NotBefore = OutboxPending, now.Add(o.paced)
+		} else {
+			it.State, it.ResultID, it.LastError, it.UpdatedAt = OutboxDone, o.resultID, "", now
+		}
+		updates[i] = OutboxUpdate{Item: it, FromState: OutboxInflight, FromAttempts: o.claimed}
+	}
+	moved, err := tx.UpdateOutboxes(ctx, updates)
+	if err != nil {
+		return err
+	}
+	threads, chatIDs := map[int64]string{}, map[int64]string{}
+	for _, o := range plain {
+		if moved[o.it.ID] {
+			stale[o.it.ID] = true
+			continue
+		}
+		if o.paced > 0 {
+			continue
+		}
+		if o.it.Effect == EffectCard && !o.follow.threadRecorded {
+			threads[o.it.ConversationID] = o.follow.threadID
+		}
+		if id, chatID, ok := postedMessage(o.it, o.follow); ok {
+			chatIDs[id] = chatID
+		}
+	}
+	if err := tx.SetThreads(ctx, threads); err != nil {
+		return err
+	}
+	return tx.SetMessageChatIDs(ctx, chatIDs)
+}
+
+// postedMessage returns the message a delivered card or post showed in
+// the thread, and where, when it is one whose chat id is kept: the
+// customer's message under a card or in a post, or an agent's reply.
+func postedMessage(it *OutboxItem, f followUp) (int64, string, bool) {
+	if it.MessageID == 0 || f.messageChatID == "" {
+		return 0, "", false
+	}
+	switch {
+	case it.Effect == EffectCard,
+		it.Effect == EffectPost && (it.Payload.Kind == PostCustomer || it.Payload.Kind == PostReply):
+		return it.MessageID, f.messageChatID, true
+	}
+	return 0, "", false
+}
+
+// threadCall is one card's thread waiting to be recorded with others.
+type threadCall struct {
+	conversationID int64
+	threadID       string
+	err            error
+}
+
+// recordThread records the thread of a conversation whose card was just
+// posted, at once and committed; concurrent calls share one statement.
+func (d *Dispatcher) recordThread(ctx context.Context, conversationID int64, threadID string) error {
+	c := &threadCall{conversationID: conversationID, threadID: threadID}
+	d.threads.do(c, func(batch []*threadCall) {
+		threads := make(map[int64]string, len(batch))
+		for _, c := range batch {
+			threads[c.conversationID] = c.threadID
+		}
+		// The statement serves every caller in the batch: the one
+		// running it going away must not fail the others.
+		err := d.Store.RecordThreads(context.WithoutCancel(ctx), threads)
+		for _, c := range batch {
+			c.err = err
+		}
+	}, func(c *threadCall, p any) { c.err = fmt.Errorf("record thread: %v", p) })
+	return c.err
+}
+
 // apply records one outcome inside tx, which holds the lock of the item's
 // conversation. The guarded update of the item comes first, so an
 // ECONFLICT leaves nothing half-written.
 func (d *Dispatcher) apply(ctx context.Context, tx Tx, o outcome) error {
 	it := o.it
-	switch {
-	case o.paced > 0:
-		d.observeWait(it.Lane, o.paced)
-		it.Attempts--
-		it.State = OutboxPending
-		it.NotBefore = d.Clock.Now().Add(o.paced)
-		return tx.UpdateOutbox(ctx, it, OutboxInflight, o.claimed)
-	case o.err != nil:
+	if o.err != nil {
 		return d.failed(ctx, tx, it, o.claimed, o.err)
 	}
 	items, err := d.finish(ctx, tx, it, o.claimed, o.resultID, o.follow)
@@ -574,7 +691,7 @@ func (d *Dispatcher) perform(ctx context.Context, it *OutboxItem, snap *Snapshot
 			// thread now rather than with the batch, so their first
 			// message finds the conversation. (The batch records it if
 			// this fails.)
-			if err := d.Store.RecordThread(ctx, conv.ID, id); err != nil {
+			if err := d.recordThread(ctx, conv.ID, id); err != nil {
 				d.Logger.Warn("record thread", "conversation", conv.ID, "err", err)
 			} else {
 				f.threadRecorded = true
@@ -663,10 +780,9 @@ func (d *Dispatcher) finish(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 		}
 		return []*OutboxItem{chatItem(conv, EffectCardUpdate, fmt.Sprintf("esc-posted:%d", it.ID), 0, Payload{}, now)}, nil
 	}
-	switch it.Effect {
-	case EffectCard:
+	if it.Effect == EffectCard {
 		if !f.threadRecorded {
-			if err := tx.SetThread(ctx, it.ConversationID, f.threadID); err != nil {
+			if err := tx.SetThreads(ctx, map[int64]string{it.ConversationID: f.threadID}); err != nil {
 				return nil, err
 			}
 		}
@@ -678,12 +794,9 @@ func (d *Dispatcher) finish(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 			conv.ChatThreadID = f.threadID
 			return []*OutboxItem{customerPostItem(conv, it.MessageID, now)}, nil
 		}
-	case EffectPost:
-	default:
-		return nil, nil
 	}
-	if it.MessageID != 0 && f.messageChatID != "" && (it.Effect == EffectCard || it.Payload.Kind == PostCustomer || it.Payload.Kind == PostReply) {
-		return nil, tx.SetMessageChatID(ctx, it.MessageID, f.messageChatID)
+	if id, chatID, ok := postedMessage(it, f); ok {
+		return nil, tx.SetMessageChatIDs(ctx, map[int64]string{id: chatID})
 	}
 	return nil, nil
 }

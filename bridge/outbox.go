@@ -71,6 +71,14 @@ type OutboxItem struct {
 	UpdatedAt      time.Time
 }
 
+// OutboxUpdate is an item to write back if it is still in FromState after
+// FromAttempts attempts (see Tx.UpdateOutboxes).
+type OutboxUpdate struct {
+	Item         *OutboxItem
+	FromState    OutboxState
+	FromAttempts int
+}
+
 // Payload is the effect-specific part of an outbox item.
 type Payload struct {
 	Text     string   `json:"text,omitempty"`

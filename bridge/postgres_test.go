@@ -22,6 +22,9 @@ func TestDomainOnPostgres(t *testing.T) {
 	}
 	for name, test := range map[string]func(*testing.T){
 		"CustomerDMBecomesThreadWithCard":                TestCustomerDMBecomesThreadWithCard,
+		"CardThreadsPostedTogetherAreRecordedTogether":   TestCardThreadsPostedTogetherAreRecordedTogether,
+		"DeliveryTakenBackIsNotCountedTwice":             TestDeliveryTakenBackIsNotCountedTwice,
+		"PacedItemGivesBackItsAttemptOnce":               TestPacedItemGivesBackItsAttemptOnce,
 		"AgentReplyWaitsSendDelayThenReachesCustomer":    TestAgentReplyWaitsSendDelayThenReachesCustomer,
 		"DeleteInsideDelayCancelsSend":                   TestDeleteInsideDelayCancelsSend,
 		"EditInsideDelayChangesText":                     TestEditInsideDelayChangesText,

@@ -57,7 +57,7 @@ type Service struct {
 	// Observe, when set, counts events.
 	Observe Observer
 
-	intake intake
+	intake group[*inboundCall]
 }
 
 // Observer receives counts for metrics. Implementations must be fast and
@@ -104,13 +104,15 @@ func (s *Service) observeIgnored(platform, reason string) {
 }
 
 // HandleInbound records a DM or mention from X. Concurrent calls share
-// transactions (see intake); each returns once its event is committed.
+// transactions (see group); each returns once its event is committed.
 func (s *Service) HandleInbound(ctx context.Context, ev InboundMessage) (Outcome, error) {
 	if ev.EventID == "" || ev.Account == "" || ev.Sender.ID == "" {
 		return "", Errorf(EINVALID, "inbound event lacks an id, account or sender")
 	}
-	c := &inboundCall{ev: ev, done: make(chan struct{}), lead: make(chan struct{})}
-	s.intake.do(c, func(batch []*inboundCall) { s.writeInbound(ctx, batch) })
+	c := &inboundCall{ev: ev}
+	s.intake.do(c, func(batch []*inboundCall) { s.writeInbound(ctx, batch) }, func(c *inboundCall, p any) {
+		c.out, c.err = "", Errorf(EINTERNAL, "inbound event not written: %v", p)
+	})
 	if c.err != nil {
 		return "", fmt.Errorf("inbound x event %s: %w", ev.EventID, c.err)
 	}

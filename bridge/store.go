@@ -15,10 +15,11 @@ type Store interface {
 	// they are written again durably later: it does not wait for the
 	// commit to reach the disk (Postgres synchronous_commit off).
 	InTxRelaxed(ctx context.Context, fn func(tx Tx) error) error
-	// RecordThread records the thread of a conversation whose card was
-	// just posted, at once and on its own (one statement, committed); a
-	// conversation that already has a thread keeps it.
-	RecordThread(ctx context.Context, conversationID int64, threadID string) error
+	// RecordThreads records the threads of conversations whose cards were
+	// just posted (conversation id → thread), at once and on their own
+	// (one statement, committed); a conversation that already has a
+	// thread keeps it.
+	RecordThreads(ctx context.Context, threads map[int64]string) error
 
 	// ClaimOutbox marks up to limit due pending items inflight with a lease
 	// and an incremented attempt count, never two items of one SeqKey, and
@@ -147,12 +148,16 @@ type Tx interface {
 	// active conversation exists for the same key and customer.
 	CreateConversation(ctx context.Context, c *Conversation) error
 	UpdateConversation(ctx context.Context, c *Conversation) error
-	// SetThread records the thread of a conversation that has none yet.
-	SetThread(ctx context.Context, conversationID int64, threadID string) error
+	// SetThreads records the threads of conversations (id → thread); a
+	// conversation that already has a thread keeps it.
+	SetThreads(ctx context.Context, threads map[int64]string) error
 
 	InsertMessage(ctx context.Context, m *Message) error
 	UpdateMessage(ctx context.Context, m *Message) error
-	SetMessageChatID(ctx context.Context, messageID int64, chatID string) error
+	// SetMessageChatIDs records where messages were posted in their chat
+	// threads (message id → chat id); ENOTFOUND names a message that does
+	// not exist.
+	SetMessageChatIDs(ctx context.Context, chatIDs map[int64]string) error
 	Message(ctx context.Context, id int64) (*Message, error)
 	// MessageByXID finds a message by the X id it was received or sent as.
 	MessageByXID(ctx context.Context, xid string) (*Message, error)
@@ -171,6 +176,10 @@ type Tx interface {
 	// fromAttempts attempts, else returns ECONFLICT: another worker or a
 	// recovery has moved it on.
 	UpdateOutbox(ctx context.Context, it *OutboxItem, fromState OutboxState, fromAttempts int) error
+	// UpdateOutboxes is UpdateOutbox for several items at once. It returns
+	// the ids of the items it left alone because they had moved on, each
+	// of which UpdateOutbox would have answered with ECONFLICT.
+	UpdateOutboxes(ctx context.Context, updates []OutboxUpdate) (stale map[int64]bool, err error)
 
 	// Triage.
 

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
-
 	"github.com/lib/pq"
 
 	"github.com/xbridge/xbridge/bridge"
@@ -240,21 +239,47 @@ func (t *tx) UpdateConversation(ctx context.Context, c *bridge.Conversation) err
 
 const setThread = `UPDATE conversations SET chat_thread_id = ? WHERE id = ? AND chat_thread_id = ''`
 
-// SetThread records the chat thread of a conversation whose card was just
-// posted; a conversation that already has a thread keeps it.
-func (t *tx) SetThread(ctx context.Context, conversationID int64, threadID string) error {
-	return t.db.setThread(ctx, t.tx, conversationID, threadID)
+// setThreadsPostgres sets many threads in one statement, locking the
+// conversations in id order first, as every transaction does, so that a
+// statement committing on its own cannot deadlock with them.
+const setThreadsPostgres = `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[]) AS v (id, thread)),
+l AS (SELECT c.id FROM conversations c JOIN v ON c.id = v.id WHERE c.chat_thread_id = '' ORDER BY c.id FOR UPDATE OF c)
+UPDATE conversations c SET chat_thread_id = v.thread FROM v JOIN l ON l.id = v.id
+WHERE c.id = v.id AND c.chat_thread_id = ''`
+
+// SetThreads records the chat threads of conversations whose cards were
+// just posted; a conversation that already has a thread keeps it.
+func (t *tx) SetThreads(ctx context.Context, threads map[int64]string) error {
+	return t.db.setThreads(ctx, t.tx, threads)
 }
 
-// RecordThread is SetThread outside a transaction: one statement that
-// commits on its own.
-func (db *DB) RecordThread(ctx context.Context, conversationID int64, threadID string) error {
-	return db.setThread(ctx, db.pool(), conversationID, threadID)
+// RecordThreads is SetThreads outside a transaction: on Postgres one
+// statement that commits on its own.
+func (db *DB) RecordThreads(ctx context.Context, threads map[int64]string) error {
+	if db.dialect.name() == "postgres" {
+		return db.setThreads(ctx, db.pool(), threads)
+	}
+	return db.InTx(ctx, func(t bridge.Tx) error { return t.SetThreads(ctx, threads) })
 }
 
-func (db *DB) setThread(ctx context.Context, e sqlx.ExtContext, conversationID int64, threadID string) error {
-	if _, err := execQ(ctx, e, setThread, threadID, conversationID); err != nil {
-		return db.wrap(err, fmt.Sprintf("set thread of conversation %d", conversationID))
+func (db *DB) setThreads(ctx context.Context, e sqlx.ExtContext, threads map[int64]string) error {
+	if len(threads) == 0 {
+		return nil
+	}
+	if db.dialect.name() == "postgres" {
+		ids, names := make([]int64, 0, len(threads)), make([]string, 0, len(threads))
+		for id, th := range threads {
+			ids, names = append(ids, id), append(names, th)
+		}
+		if _, err := execQ(ctx, e, setThreadsPostgres, pq.Array(ids), pq.Array(names)); err != nil {
+			return db.wrap(err, fmt.Sprintf("set threads of %d conversations", len(threads)))
+		}
+		return nil
+	}
+	for id, th := range threads {
+		if _, err := execQ(ctx, e, setThread, th, id); err != nil {
+			return db.wrap(err, fmt.Sprintf("set thread of conversation %d", id))
+		}
 	}
 	return nil
 }

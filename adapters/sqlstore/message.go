@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/lib/pq"
 
 	"github.com/xbridge/xbridge/bridge"
 )
@@ -95,8 +98,48 @@ func (t *tx) MessageByChatID(ctx context.Context, platform, channel, chatID stri
 
 const setMessageChatID = `UPDATE messages SET chat_id = ? WHERE id = ?`
 
-// SetMessageChatID records where a message was posted in the chat thread.
-func (t *tx) SetMessageChatID(ctx context.Context, messageID int64, chatID string) error {
-	res, err := execQ(ctx, t.tx, setMessageChatID, chatID, messageID)
-	return t.db.updated(res, err, "message", messageID)
+const setMessageChatIDsPostgres = `UPDATE messages m SET chat_id = v.chat_id
+FROM unnest(?::bigint[], ?::text[]) AS v (id, chat_id) WHERE m.id = v.id RETURNING m.id`
+
+// SetMessageChatIDs records where messages were posted in their chat
+// threads: on Postgres in one statement.
+func (t *tx) SetMessageChatIDs(ctx context.Context, chatIDs map[int64]string) error {
+	if len(chatIDs) == 0 {
+		return nil
+	}
+	if t.db.dialect.name() != "postgres" {
+		for id, chatID := range chatIDs {
+			res, err := execQ(ctx, t.tx, setMessageChatID, chatID, id)
+			if err := t.db.updated(res, err, "message", id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	ids, vals := make([]int64, 0, len(chatIDs)), make([]string, 0, len(chatIDs))
+	for id, chatID := range chatIDs {
+		ids, vals = append(ids, id), append(vals, chatID)
+	}
+	rows, err := queryQ(ctx, t.tx, setMessageChatIDsPostgres, pq.Array(ids), pq.Array(vals))
+	if err != nil {
+		return t.db.wrap(err, fmt.Sprintf("set chat ids of %d messages", len(chatIDs)))
+	}
+	defer rows.Close()
+	set := make(map[int64]bool, len(chatIDs))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("set chat ids of messages: %w", err)
+		}
+		set[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return t.db.wrap(err, fmt.Sprintf("set chat ids of %d messages", len(chatIDs)))
+	}
+	for _, id := range ids {
+		if !set[id] {
+			return bridge.Errorf(bridge.ENOTFOUND, "message %d not found", id)
+		}
+	}
+	return nil
 }

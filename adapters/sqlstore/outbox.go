@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/xbridge/xbridge/bridge"
 )
@@ -187,6 +188,79 @@ func (t *tx) UpdateOutbox(ctx context.Context, it *bridge.OutboxItem, fromState 
 			it.ID, fromState, fromAttempts)
 	}
 	return nil
+}
+
+const updateOutboxesPostgres = `UPDATE outbox o SET state = v.state, attempts = v.attempts,
+	not_before = v.not_before, lease_until = v.lease_until, payload = v.payload, result_id = v.result_id,
+	last_error = v.last_error, notified = v.notified, updated_at = v.updated_at
+FROM unnest(?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[],
+	?::boolean[], ?::bigint[], ?::text[], ?::int[])
+	AS v (id, state, attempts, not_before, lease_until, payload, result_id, last_error, notified, updated_at,
+		from_state, from_attempts)
+WHERE o.id = v.id AND o.state = v.from_state AND o.attempts = v.from_attempts
+RETURNING o.id`
+
+// UpdateOutboxes is UpdateOutbox for several items: on Postgres one
+// statement. It returns the ids of the items that had moved on.
+func (t *tx) UpdateOutboxes(ctx context.Context, updates []bridge.OutboxUpdate) (map[int64]bool, error) {
+	stale := map[int64]bool{}
+	if len(updates) == 0 {
+		return stale, nil
+	}
+	if t.db.dialect.name() != "postgres" {
+		for _, u := range updates {
+			err := t.UpdateOutbox(ctx, u.Item, u.FromState, u.FromAttempts)
+			switch {
+			case bridge.ErrorCode(err) == bridge.ECONFLICT:
+				stale[u.Item.ID] = true
+			case err != nil:
+				return nil, err
+			}
+		}
+		return stale, nil
+	}
+	n := len(updates)
+	var (
+		ids, notBefore, leaseUntil, updatedAt = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		attempts, fromAttempts                = make([]int64, n), make([]int64, n)
+		states, payloads, results, errs, from = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		notified                              = make([]bool, n)
+	)
+	for i, u := range updates {
+		it := u.Item
+		payload, err := json.Marshal(it.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("update outbox item %d: payload: %w", it.ID, err)
+		}
+		ids[i], states[i], attempts[i] = it.ID, string(it.State), int64(it.Attempts)
+		notBefore[i], leaseUntil[i], payloads[i] = micros(it.NotBefore), micros(it.LeaseUntil), string(payload)
+		results[i], errs[i], notified[i], updatedAt[i] = it.ResultID, it.LastError, it.Notified, micros(it.UpdatedAt)
+		from[i], fromAttempts[i] = string(u.FromState), int64(u.FromAttempts)
+	}
+	rows, err := queryQ(ctx, t.tx, updateOutboxesPostgres, pq.Array(ids), pq.Array(states), pq.Array(attempts),
+		pq.Array(notBefore), pq.Array(leaseUntil), pq.Array(payloads), pq.Array(results), pq.Array(errs),
+		pq.Array(notified), pq.Array(updatedAt), pq.Array(from), pq.Array(fromAttempts))
+	if err != nil {
+		return nil, t.db.wrap(err, fmt.Sprintf("update %d outbox items", n))
+	}
+	defer rows.Close()
+	done := make(map[int64]bool, n)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("update outbox items: %w", err)
+		}
+		done[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.db.wrap(err, fmt.Sprintf("update %d outbox items", n))
+	}
+	for _, id := range ids {
+		if !done[id] {
+			stale[id] = true
+		}
+	}
+	return stale, nil
 }
 
 // ClaimOutbox marks up to limit due pending items inflight with a lease and

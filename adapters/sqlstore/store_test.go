@@ -64,6 +64,7 @@ var suiteTests = []suiteTest{
 	{"NextDue", testNextDue},
 	{"OutboxStats", testOutboxStats},
 	{"UpdateOutboxGuard", testUpdateOutboxGuard},
+	{"UpdateOutboxes", testUpdateOutboxes},
 	{"Cursors", testCursors},
 	{"InTxRollback", testInTxRollback},
 	{"TimesRoundTrip", testTimesRoundTrip},
@@ -429,55 +430,84 @@ func testSnapshot(t *testing.T, db *sqlstore.DB) {
 
 func testTargetedUpdates(t *testing.T, db *sqlstore.DB) {
 	ctx := t.Context()
-	conv := newConversation(addCustomer(t, db, "42"), "dm-1")
-	conv.ChatThreadID = "" // the card is not posted yet
-	msg := &bridge.Message{Direction: bridge.DirectionIn, Text: "hi"}
+	var convs []*bridge.Conversation
+	var msgs []*bridge.Message
+	var custs []*bridge.Customer
+	for i := range 3 {
+		custs = append(custs, addCustomer(t, db, fmt.Sprint(42+i)))
+	}
 	inTx(t, db, func(tx bridge.Tx) error {
-		if err := tx.CreateConversation(ctx, conv); err != nil {
-			return err
+		for i, cust := range custs {
+			conv := newConversation(cust, fmt.Sprintf("dm-%d", i))
+			conv.ChatThreadID = "" // the card is not posted yet
+			if err := tx.CreateConversation(ctx, conv); err != nil {
+				return err
+			}
+			msg := &bridge.Message{ConversationID: conv.ID, Direction: bridge.DirectionIn, Text: "hi"}
+			if err := tx.InsertMessage(ctx, msg); err != nil {
+				return err
+			}
+			convs, msgs = append(convs, conv), append(msgs, msg)
 		}
-		msg.ConversationID = conv.ID
-		if err := tx.InsertMessage(ctx, msg); err != nil {
-			return err
-		}
-		if err := tx.SetThread(ctx, conv.ID, "T1"); err != nil {
+		return nil
+	})
+	inTx(t, db, func(tx bridge.Tx) error {
+		if err := tx.SetThreads(ctx, map[int64]string{convs[0].ID: "T0", convs[1].ID: "T1"}); err != nil {
 			return err
 		}
 		// A thread, once set, stays: a late duplicate card does not move it.
-		if err := tx.SetThread(ctx, conv.ID, "T2"); err != nil {
+		if err := tx.SetThreads(ctx, map[int64]string{convs[0].ID: "T9", convs[2].ID: "T2"}); err != nil {
 			return err
 		}
-		return tx.SetMessageChatID(ctx, msg.ID, "M1")
+		return tx.SetMessageChatIDs(ctx, map[int64]string{msgs[0].ID: "M0", msgs[2].ID: "M2"})
 	})
 	inTx(t, db, func(tx bridge.Tx) error {
-		c, err := tx.Conversation(ctx, conv.ID)
-		if err != nil {
-			return err
+		for i, want := range [][2]string{{"T0", "M0"}, {"T1", ""}, {"T2", "M2"}} {
+			c, err := tx.Conversation(ctx, convs[i].ID)
+			if err != nil {
+				return err
+			}
+			mustEqual(t, "thread", c.ChatThreadID, want[0])
+			m, err := tx.Message(ctx, msgs[i].ID)
+			if err != nil {
+				return err
+			}
+			mustEqual(t, "chat id", m.ChatID, want[1])
 		}
-		mustEqual(t, "thread", c.ChatThreadID, "T1")
-		m, err := tx.Message(ctx, msg.ID)
-		if err != nil {
-			return err
-		}
-		mustEqual(t, "chat id", m.ChatID, "M1")
-		wantCode(t, tx.SetMessageChatID(ctx, msg.ID+100, "M9"), bridge.ENOTFOUND)
 		return nil
 	})
-	// RecordThread is SetThread on its own, outside a transaction.
-	other := newConversation(addCustomer(t, db, "43"), "dm-2")
+	// A message that does not exist is named, and the transaction writes
+	// none of the others.
+	err := db.InTx(ctx, func(tx bridge.Tx) error {
+		return tx.SetMessageChatIDs(ctx, map[int64]string{msgs[1].ID: "M1", msgs[2].ID + 100: "M9"})
+	})
+	wantCode(t, err, bridge.ENOTFOUND)
+	inTx(t, db, func(tx bridge.Tx) error {
+		m, err := tx.Message(ctx, msgs[1].ID)
+		if err == nil {
+			mustEqual(t, "chat id after a failed batch", m.ChatID, "")
+		}
+		return err
+	})
+
+	// RecordThreads is SetThreads on its own, outside a transaction.
+	other := newConversation(addCustomer(t, db, "50"), "dm-9")
 	other.ChatThreadID = ""
 	inTx(t, db, func(tx bridge.Tx) error { return tx.CreateConversation(ctx, other) })
 	for _, th := range []string{"T3", "T4"} {
-		if err := db.RecordThread(ctx, other.ID, th); err != nil {
+		if err := db.RecordThreads(ctx, map[int64]string{other.ID: th, convs[1].ID: "T8"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	inTx(t, db, func(tx bridge.Tx) error {
-		c, err := tx.Conversation(ctx, other.ID)
-		if err == nil {
-			mustEqual(t, "recorded thread", c.ChatThreadID, "T3")
+		for id, want := range map[int64]string{other.ID: "T3", convs[1].ID: "T1"} {
+			c, err := tx.Conversation(ctx, id)
+			if err != nil {
+				return err
+			}
+			mustEqual(t, "recorded thread", c.ChatThreadID, want)
 		}
-		return err
+		return nil
 	})
 }
 
@@ -1373,6 +1403,50 @@ func testUpdateOutboxGuard(t *testing.T, db *sqlstore.DB) {
 		}
 		mustEqual(t, "written item", got, []*bridge.OutboxItem{&next})
 		return nil
+	})
+}
+
+// testUpdateOutboxes: a batch writes back every item still in its guard
+// and names the ones that moved on, leaving them as they were.
+func testUpdateOutboxes(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	enqueue(t, db, item("a", "s1", 10), item("b", "s2", 10), item("c", "s3", 10))
+	claimed := claim(t, db, t0, 3) // inflight, 1 attempt each
+	mustEqual(t, "claimed", idems(claimed), []string{"a", "b", "c"})
+	finish(t, db, claimed[1]) // b moves on before the batch
+
+	var updates []bridge.OutboxUpdate
+	var want []*bridge.OutboxItem
+	for i, it := range claimed {
+		next := *it
+		next.State, next.ResultID, next.LeaseUntil = bridge.OutboxDone, fmt.Sprintf("17.%d", i), time.Time{}
+		next.Payload.Text = "edited " + it.IdemKey
+		next.Notified, next.LastError, next.UpdatedAt = i == 0, "", t0.Add(time.Minute)
+		if i == 2 { // put back to wait: one attempt given back
+			next.State, next.Attempts, next.NotBefore, next.ResultID = bridge.OutboxPending, 0, t0.Add(time.Hour), ""
+		}
+		updates = append(updates, bridge.OutboxUpdate{Item: &next, FromState: bridge.OutboxInflight, FromAttempts: 1})
+		want = append(want, &next)
+	}
+	var stale map[int64]bool
+	inTx(t, db, func(tx bridge.Tx) error {
+		var err error
+		stale, err = tx.UpdateOutboxes(ctx, updates)
+		return err
+	})
+	mustEqual(t, "stale", stale, map[int64]bool{claimed[1].ID: true})
+	want[1] = claimed[1]
+	want[1].State = bridge.OutboxDone
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.OutboxForConversation(ctx, 0)
+		if err != nil {
+			return err
+		}
+		mustEqual(t, "written items", got, want)
+		// Done once: the same guards now fail for all.
+		stale, err := tx.UpdateOutboxes(ctx, updates[:1])
+		mustEqual(t, "stale on a second write", stale, map[int64]bool{claimed[0].ID: true})
+		return err
 	})
 }
 

@@ -38,7 +38,9 @@ func TestReportSLA(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := int64(i + 1)
-		db.InTx(ctx, func(tx bridge.Tx) error { return tx.SetThread(ctx, id, fmt.Sprintf("17000000%d.000100", i)) })
+		db.InTx(ctx, func(tx bridge.Tx) error {
+			return tx.SetThreads(ctx, map[int64]string{id: fmt.Sprintf("17000000%d.000100", i)})
+		})
 		clock.Advance(wait)
 		if _, err := svc.HandleChatMessage(ctx, bridge.ChatMessage{Platform: "slack", EventID: fmt.Sprint("a", i), Channel: "C1",
 			ThreadID: fmt.Sprintf("17000000%d.000100", i), MessageID: fmt.Sprint("m", i), UserID: "U1", Text: "on it"}); err != nil {
