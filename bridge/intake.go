@@ -63,14 +63,18 @@ type prepared struct {
 	looked bool
 	key    ConversationKey
 	latest *Conversation
+	// created is the new conversation the event opens, created with the
+	// others of the batch.
+	created *Conversation
 }
 
 // prepareInbound does for the whole batch, a few statements in all, what
 // recording each event would begin with: it marks the customers' events
-// seen, upserts their senders and reads and locks the latest conversation
-// of each key. Events the support account sent (echoes) get nil and are
-// handled as on their own. A key two events share is read in advance for
-// the first only: the second reads it after the first changed it.
+// seen, upserts their senders, reads and locks the latest conversation of
+// each key, and creates the conversations the events open. Events the
+// support account sent (echoes) get nil and are handled as on their own.
+// A key two events share is read in advance for the first only: the
+// second reads it after the first changed it.
 func (s *Service) prepareInbound(ctx context.Context, tx Tx, batch []*inboundCall) ([]*prepared, error) {
 	pre := make([]*prepared, len(batch))
 	var ids []string
@@ -127,10 +131,19 @@ func (s *Service) prepareInbound(ctx context.Context, tx Tx, batch []*inboundCal
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range pre {
-		if p != nil && p.looked {
-			p.latest = latest[p.key]
+	var created []*Conversation
+	for i, p := range pre {
+		if p == nil || !p.looked {
+			continue
 		}
+		p.latest = latest[p.key]
+		if c, opened := s.fromLatest(batch[i].ev, p.customer, p.key.Key, p.latest, now); opened == openedNew {
+			p.created = c
+			created = append(created, c)
+		}
+	}
+	if err := tx.CreateConversations(ctx, created); err != nil {
+		return nil, err
 	}
 	return pre, nil
 }

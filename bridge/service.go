@@ -311,28 +311,47 @@ func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage,
 		key = ev.EventID
 	}
 	var prev *Conversation
-	var err error
 	if k := (ConversationKey{ev.Account, ev.Kind, key, cust.ID}); pre != nil && pre.looked && pre.key == k {
-		if prev = pre.latest; prev == nil {
-			err = Errorf(ENOTFOUND, "no conversation for %v", k)
+		if pre.created != nil {
+			return pre.created, openedNew, nil
 		}
+		prev = pre.latest
 	} else {
+		var err error
 		prev, err = tx.LatestConversation(ctx, ev.Account, ev.Kind, key, cust.ID)
-	}
-	if err == nil {
-		if _, ok := s.rating(prev, ev.Text, now); ok {
-			return prev, openedRating, nil
+		if err != nil && ErrorCode(err) != ENOTFOUND {
+			return nil, 0, err
 		}
 	}
-	switch {
-	case err == nil && prev.Status != StatusClosed:
-		return prev, openedExisting, nil
-	case err == nil && now.Sub(prev.ClosedAt) <= s.ReopenWindow:
-		prev.Status = StatusOpen
-		prev.ClosedAt = time.Time{}
-		return prev, openedReopened, nil
-	case err != nil && ErrorCode(err) != ENOTFOUND:
-		return nil, 0, err
+	c, opened := s.fromLatest(ev, cust, key, prev, now)
+	switch opened {
+	case openedReopened:
+		c.Status = StatusOpen
+		c.ClosedAt = time.Time{}
+	case openedNew:
+		if err := tx.CreateConversation(ctx, c); err != nil {
+			return nil, 0, err
+		}
+	}
+	return c, opened, nil
+}
+
+// fromLatest decides which conversation an event of key belongs to, given
+// the newest conversation of that key and customer (nil when there is
+// none): prev itself — rated, still active, or closed recently enough to
+// be reopened, which is the caller's to do — or a new one, not created
+// yet.
+func (s *Service) fromLatest(ev InboundMessage, cust *Customer, key string, prev *Conversation, now time.Time) (*Conversation, opening) {
+	if prev != nil {
+		if _, ok := s.rating(prev, ev.Text, now); ok {
+			return prev, openedRating
+		}
+		switch {
+		case prev.Status != StatusClosed:
+			return prev, openedExisting
+		case now.Sub(prev.ClosedAt) <= s.ReopenWindow:
+			return prev, openedReopened
+		}
 	}
 	platform, channel := s.route(ev)
 	c := &Conversation{
@@ -344,10 +363,7 @@ func (s *Service) conversationFor(ctx context.Context, tx Tx, ev InboundMessage,
 	if prev != nil {
 		c.PreviousID = prev.ID
 	}
-	if err := tx.CreateConversation(ctx, c); err != nil {
-		return nil, 0, err
-	}
-	return c, openedNew, nil
+	return c, openedNew
 }
 
 // ownEcho handles a message the support account sent, coming back through

@@ -147,6 +147,10 @@ type Tx interface {
 	// CreateConversation inserts c and sets its ID; ECONFLICT when an
 	// active conversation exists for the same key and customer.
 	CreateConversation(ctx context.Context, c *Conversation) error
+	// CreateConversations is CreateConversation for several conversations
+	// of distinct keys at once. On ECONFLICT some may have been created:
+	// the transaction must not commit.
+	CreateConversations(ctx context.Context, cs []*Conversation) error
 	UpdateConversation(ctx context.Context, c *Conversation) error
 	// SetThreads records the threads of conversations (id → thread); a
 	// conversation that already has a thread keeps it.

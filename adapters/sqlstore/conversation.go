@@ -212,6 +212,124 @@ func (t *tx) CreateConversation(ctx context.Context, c *bridge.Conversation) err
 	return t.db.wrap(err, "create conversation")
 }
 
+// createConversationsPostgres inserts many conversations; rows whose key
+// has an active conversation are skipped, as in createConversation.
+const createConversationsPostgres = `INSERT INTO conversations (kind, account, x_key, customer_id, status, priority,
+	reply_to_id, chat_platform, chat_channel, chat_thread_id, previous_id, assignee_id, assignee_name, tags,
+	escalation_id, closed_by_name, close_reason, language, automation, acked_at, priority_hint,
+	csat_asked_at, csat_score, csat_at, typing_at, created_at, updated_at, closed_at)
+SELECT kind, account, x_key, customer_id, status, priority, reply_to_id, chat_platform, chat_channel,
+	chat_thread_id, previous_id, assignee_id, assignee_name, tags, escalation_id, closed_by_name, close_reason,
+	language, automation, acked_at, priority_hint, csat_asked_at, csat_score, csat_at, typing_at,
+	created_at, updated_at, closed_at
+FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[],
+	?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[],
+	?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[],
+	?::bigint[], ?::integer[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) WITH ORDINALITY
+	AS v (kind, account, x_key, customer_id, status, priority, reply_to_id, chat_platform, chat_channel,
+	chat_thread_id, previous_id, assignee_id, assignee_name, tags, escalation_id, closed_by_name, close_reason,
+	language, automation, acked_at, priority_hint, csat_asked_at, csat_score, csat_at, typing_at,
+	created_at, updated_at, closed_at, n)
+ORDER BY n
+ON CONFLICT (account, kind, x_key, customer_id) WHERE status <> 'closed' DO NOTHING
+RETURNING id, account, kind, x_key, customer_id`
+
+// createConversationsBehind is createConversationsPostgres that also
+// reserves ids for each new conversation's first rows.
+const createConversationsBehind = `WITH c AS (` + createConversationsPostgres + `)
+SELECT c.id, c.account, c.kind, c.x_key, c.customer_id,
+	nextval('messages_id_seq'), nextval('messages_id_seq'),
+	nextval('sla_targets_id_seq'), nextval('sla_targets_id_seq'), nextval('sla_targets_id_seq'),
+	nextval('outbox_id_seq'), nextval('outbox_id_seq'), nextval('outbox_id_seq')
+FROM c`
+
+// CreateConversations is CreateConversation for several conversations of
+// distinct keys: on Postgres one statement. ECONFLICT names a key that has
+// an active conversation already; the others may have been created, so
+// the transaction must not commit.
+func (t *tx) CreateConversations(ctx context.Context, cs []*bridge.Conversation) error {
+	if t.db.dialect.name() != "postgres" || len(cs) < 2 {
+		for _, c := range cs {
+			if err := t.CreateConversation(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	n := len(cs)
+	var (
+		kinds, accounts, keys, statuses, priorities, replyTo, platforms, channels, threads = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		assignees, assigneeNames, tags, closedBy, reasons, languages, automation, hints    = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		customers, previous, escalations, acked, asked, scores, csatAt, typing             = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		created, updated, closed                                                           = make([]int64, n), make([]int64, n), make([]int64, n)
+	)
+	byKey := make(map[string]*bridge.Conversation, n)
+	for i, c := range cs {
+		k := conversationKey(c.Account, c.Kind, c.XKey, c.CustomerID)
+		if byKey[k] != nil {
+			return bridge.Errorf(bridge.ECONFLICT, "two new conversations for %s", k)
+		}
+		byKey[k] = c
+		kinds[i], accounts[i], keys[i], customers[i] = string(c.Kind), c.Account, c.XKey, c.CustomerID
+		statuses[i], priorities[i], replyTo[i] = string(c.Status), string(c.Priority), c.ReplyToID
+		platforms[i], channels[i], threads[i], previous[i] = c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID
+		assignees[i], assigneeNames[i], tags[i], escalations[i] = c.AssigneeID, c.AssigneeName, strings.Join(c.Tags, " "), c.EscalationID
+		closedBy[i], reasons[i], languages[i], automation[i] = c.ClosedByName, c.CloseReason, c.Language, c.Automation
+		acked[i], hints[i], asked[i], scores[i] = micros(c.AckedAt), c.PriorityHint, micros(c.CSATAskedAt), int64(c.CSATScore)
+		csatAt[i], typing[i] = micros(c.CSATAt), micros(c.TypingAt)
+		created[i], updated[i], closed[i] = micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt)
+	}
+	q, on := createConversationsPostgres, sqlx.ExtContext(t.tx)
+	behind := t.behind != nil && t.behind.err == nil
+	if behind {
+		// The insert reads none of the rows waiting: they belong to
+		// other new conversations.
+		q, on = createConversationsBehind, t.behind.raw
+	}
+	rows, err := queryQ(ctx, on, q,
+		pq.Array(kinds), pq.Array(accounts), pq.Array(keys), pq.Array(customers), pq.Array(statuses), pq.Array(priorities),
+		pq.Array(replyTo), pq.Array(platforms), pq.Array(channels), pq.Array(threads), pq.Array(previous),
+		pq.Array(assignees), pq.Array(assigneeNames), pq.Array(tags), pq.Array(escalations), pq.Array(closedBy),
+		pq.Array(reasons), pq.Array(languages), pq.Array(automation), pq.Array(acked), pq.Array(hints),
+		pq.Array(asked), pq.Array(scores), pq.Array(csatAt), pq.Array(typing),
+		pq.Array(created), pq.Array(updated), pq.Array(closed))
+	if err != nil {
+		return t.db.wrap(err, fmt.Sprintf("create %d conversations", n))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, customer int64
+		var account, kind, key string
+		dest := []any{&id, &account, &kind, &key, &customer}
+		reserved := make([]int64, reservedMessages+reservedTargets+reservedItems)
+		if behind {
+			for i := range reserved {
+				dest = append(dest, &reserved[i])
+			}
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("create conversations: %w", err)
+		}
+		k := conversationKey(account, bridge.Kind(kind), key, customer)
+		c := byKey[k]
+		if c == nil {
+			return fmt.Errorf("create conversations: the database returned %s, which was not asked for", k)
+		}
+		c.ID = id
+		delete(byKey, k)
+		if behind {
+			t.behind.createdConversation(id, reserved)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return t.db.wrap(err, fmt.Sprintf("create %d conversations", n))
+	}
+	for k := range byKey {
+		return bridge.Errorf(bridge.ECONFLICT, "an active conversation already exists for %s", k)
+	}
+	return nil
+}
+
 const updateConversation = `UPDATE conversations SET kind = ?, account = ?, x_key = ?, customer_id = ?,
 	status = ?, priority = ?, reply_to_id = ?, chat_platform = ?, chat_channel = ?, chat_thread_id = ?,
 	previous_id = ?, assignee_id = ?, assignee_name = ?, tags = ?, escalation_id = ?, closed_by_name = ?,

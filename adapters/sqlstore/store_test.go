@@ -734,6 +734,43 @@ func testIntakeBatch(t *testing.T, db *sqlstore.DB) {
 		mustEqual(t, "no keys", len(got), 0)
 		return err
 	})
+
+	// Conversations created together get ids in the order given and read
+	// back as written; a key with an active conversation fails the call,
+	// and the transaction, whole.
+	full := &bridge.Conversation{
+		Kind: bridge.KindMention, Account: "1000", XKey: "tweet-1", CustomerID: bob.ID,
+		Status: bridge.StatusPending, Priority: bridge.PriorityHigh, ReplyToID: "tweet-2",
+		ChatPlatform: "discord", ChatChannel: "chan", ChatThreadID: "thread-9", PreviousID: 7,
+		AssigneeID: "U1", AssigneeName: "Al", Tags: []string{"billing", "vip"}, Language: "de",
+		Automation: "faq:hours", AckedAt: t0, PriorityHint: "urgent", CSATScore: 4, CSATAt: t0,
+		CreatedAt: t0, UpdatedAt: t0.Add(time.Second),
+	}
+	batch := []*bridge.Conversation{newConversation(ann, "dm-5"), full, newConversation(bob, "dm-6")}
+	inTx(t, db, func(tx bridge.Tx) error { return tx.CreateConversations(ctx, batch) })
+	if !(batch[0].ID > other.ID && batch[0].ID < batch[1].ID && batch[1].ID < batch[2].ID) {
+		t.Fatalf("ids %d, %d, %d after %d", batch[0].ID, batch[1].ID, batch[2].ID, other.ID)
+	}
+	inTx(t, db, func(tx bridge.Tx) error {
+		for _, c := range batch {
+			got, err := tx.Conversation(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			mustEqual(t, "conversation created in a batch", got, c)
+		}
+		return nil
+	})
+	fresh := newConversation(ann, "dm-7")
+	err := db.InTx(ctx, func(tx bridge.Tx) error {
+		return tx.CreateConversations(ctx, []*bridge.Conversation{fresh, newConversation(bob, "dm-6")})
+	})
+	wantCode(t, err, bridge.ECONFLICT)
+	inTx(t, db, func(tx bridge.Tx) error {
+		_, err := tx.LatestConversation(ctx, fresh.Account, fresh.Kind, fresh.XKey, ann.ID)
+		wantCode(t, err, bridge.ENOTFOUND)
+		return nil
+	})
 }
 
 // testWriteBehind: with write-behind on, the rows of a conversation the
@@ -754,11 +791,16 @@ func testWriteBehind(t *testing.T, db *sqlstore.DB) {
 	)
 	inTx(t, db, func(tx bridge.Tx) error {
 		tx.WriteBehind()
-		for i := range 3 { // more rows than the ids reserved per conversation
-			c := newConversation(cust, fmt.Sprintf("dm-%d", i))
-			if err := tx.CreateConversation(ctx, c); err != nil {
-				return err
-			}
+		// Two created together, one on its own.
+		convs := []*bridge.Conversation{newConversation(cust, "dm-0"), newConversation(cust, "dm-1")}
+		if err := tx.CreateConversations(ctx, convs); err != nil {
+			return err
+		}
+		convs = append(convs, newConversation(cust, "dm-2"))
+		if err := tx.CreateConversation(ctx, convs[2]); err != nil {
+			return err
+		}
+		for i, c := range convs { // more rows than the ids reserved per conversation
 			conv = c
 			for j := range 3 {
 				m := &bridge.Message{ConversationID: c.ID, Direction: bridge.DirectionIn, AuthorID: "42",
