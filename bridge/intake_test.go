@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -229,5 +230,81 @@ func TestInboundPanicDoesNotStallIntake(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("intake stalled after a panic")
+	}
+}
+
+// One batch holding a message to an open conversation, one reopening a
+// conversation closed lately, one after the reopen window (a new
+// conversation linked to the old) and a new customer's: each goes where it
+// would have gone on its own.
+func TestInboundBatchContinuesReopensAndOpens(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	h.dm("3001", "open one")
+	h.dm("3002", "closed lately")
+	h.dm("3003", "closed long ago")
+	closeConversation(t, h, 3)
+	h.clock.Advance(8 * 24 * time.Hour)
+	closeConversation(t, h, 2)
+	h.clock.Advance(time.Hour)
+
+	gs := &gatedStore{Store: h.store, gate: make(chan struct{}), entered: make(chan struct{})}
+	h.svc.Store = gs
+	var wg sync.WaitGroup
+	send := func(from, text string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ev := bridge.InboundMessage{EventID: "mix-" + from, Account: "1000", Kind: bridge.KindDM, ConversationKey: "1000-" + from,
+				Sender: customer(from), RecipientID: "1000", Text: text, CreatedAt: h.clock.Now()}
+			if out, err := h.svc.HandleInbound(h.ctx, ev); err != nil || out != bridge.OutcomeStored {
+				t.Errorf("event from %s: %v, %v", from, out, err)
+			}
+		}()
+	}
+	send("3000", "holding the intake")
+	<-gs.entered
+	send("3001", "still there?")
+	send("3002", "back again")
+	send("3003", "new problem")
+	send("3004", "first time")
+	time.Sleep(100 * time.Millisecond) // the four wait behind the first
+	close(gs.gate)
+	wg.Wait()
+	if got := gs.txs.Load(); got != 2 {
+		t.Errorf("%d transactions, want 2 (the four events batched)", got)
+	}
+	h.svc.Store = h.store
+	h.drain()
+
+	cards := map[string]bridge.Card{}
+	for _, c := range h.chat.cards {
+		cards[c.card.Handle] = c.card
+	}
+	if len(h.chat.cards) != 6 {
+		t.Fatalf("%d cards, want 6 (3 before, 3 new)", len(h.chat.cards))
+	}
+	texts := func(thread string) (out []string) {
+		for _, p := range h.chat.thread(thread) {
+			if p.Kind == bridge.PostCustomer {
+				out = append(out, p.Text)
+			}
+		}
+		return out
+	}
+	if got := texts(h.thread(1)); !slices.Equal(got, []string{"open one", "still there?"}) {
+		t.Errorf("open conversation's thread: %q", got)
+	}
+	if got := texts(h.thread(2)); !slices.Equal(got, []string{"closed lately", "back again"}) {
+		t.Errorf("reopened conversation's thread: %q", got)
+	}
+	if n := h.chat.noticesIn(h.thread(2)); len(n) != 1 || !strings.Contains(n[0], "Reopened") {
+		t.Errorf("notices in the reopened thread: %q", n)
+	}
+	if c := cards["cust3003"]; c.PreviousID != 3 {
+		t.Errorf("the conversation after the window links to %d, want 3", c.PreviousID)
+	}
+	if c, ok := cards["cust3004"]; !ok || c.PreviousID != 0 {
+		t.Errorf("the new customer's card: %+v", c)
 	}
 }

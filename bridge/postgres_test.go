@@ -23,6 +23,7 @@ func TestDomainOnPostgres(t *testing.T) {
 	for name, test := range map[string]func(*testing.T){
 		"CustomerDMBecomesThreadWithCard":                TestCustomerDMBecomesThreadWithCard,
 		"CardThreadsPostedTogetherAreRecordedTogether":   TestCardThreadsPostedTogetherAreRecordedTogether,
+		"InboundBatchContinuesReopensAndOpens":           TestInboundBatchContinuesReopensAndOpens,
 		"DeliveryTakenBackIsNotCountedTwice":             TestDeliveryTakenBackIsNotCountedTwice,
 		"PacedItemGivesBackItsAttemptOnce":               TestPacedItemGivesBackItsAttemptOnce,
 		"AgentReplyWaitsSendDelayThenReachesCustomer":    TestAgentReplyWaitsSendDelayThenReachesCustomer,
