@@ -8,8 +8,9 @@ import (
 	"github.com/xbridge/xbridge/bridge"
 )
 
-// Snapshot loads conversations, their customers, and messages by id in
-// three statements, outside any transaction: the dispatcher reads what a
+// Snapshot loads conversations, their customers, and messages by id, and
+// what the conversations' cards show, in a few statements, outside any
+// transaction: the dispatcher reads what a
 // batch of claimed items needs at once.
 func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64) (*bridge.Snapshot, error) {
 	snap := &bridge.Snapshot{
@@ -19,24 +20,26 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 		Extras:        map[int64]*bridge.CardExtras{},
 	}
 	ids := unique(conversationIDs)
+	var related []*bridge.Conversation
 	if len(ids) > 0 {
-		rows, err := queryQ(ctx, db.pool(), `SELECT `+conversationColumns+` FROM conversations WHERE id IN (`+marks(len(ids))+`)`, ids...)
+		// The conversations asked for come with every other conversation
+		// of their customers, which their cards list: one statement.
+		var err error
+		related, err = queryConversations(ctx, db.pool(), `SELECT `+conversationColumns+` FROM conversations
+WHERE customer_id IN (SELECT customer_id FROM conversations WHERE id IN (`+marks(len(ids))+`)) ORDER BY id DESC`, ids...)
 		if err != nil {
 			return nil, fmt.Errorf("snapshot conversations: %w", err)
 		}
-		var customerIDs []int64
-		for rows.Next() {
-			c, err := scanConversation(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("snapshot conversations: %w", err)
-			}
-			snap.Conversations[c.ID] = c
-			customerIDs = append(customerIDs, c.CustomerID)
+		asked := make(map[int64]bool, len(ids))
+		for _, id := range ids {
+			asked[id.(int64)] = true
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("snapshot conversations: %w", err)
+		var customerIDs []int64
+		for _, c := range related {
+			if asked[c.ID] {
+				snap.Conversations[c.ID] = c
+				customerIDs = append(customerIDs, c.CustomerID)
+			}
 		}
 		if cids := unique(customerIDs); len(cids) > 0 {
 			rows, err := queryQ(ctx, db.pool(), `SELECT `+customerColumns+` FROM customers WHERE id IN (`+marks(len(cids))+`)`, cids...)
@@ -57,7 +60,7 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 			}
 		}
 	}
-	if err := db.cardExtras(ctx, snap); err != nil {
+	if err := db.cardExtras(ctx, snap, related); err != nil {
 		return nil, err
 	}
 	if mids := unique(messageIDs); len(mids) > 0 {
@@ -103,18 +106,17 @@ func marks(n int) string {
 	return "?" + strings.Repeat(", ?", n-1)
 }
 
-// cardExtras reads, for the snapshot's conversations, their escalations,
-// SLA targets and their customers' earlier conversations: three statements
-// for the whole batch.
-func (db *DB) cardExtras(ctx context.Context, snap *bridge.Snapshot) error {
+// cardExtras reads, for the snapshot's conversations, their escalations
+// and SLA targets, two statements for the whole batch, and picks their
+// customers' earlier conversations from related (newest first).
+func (db *DB) cardExtras(ctx context.Context, snap *bridge.Snapshot, related []*bridge.Conversation) error {
 	if len(snap.Conversations) == 0 {
 		return nil
 	}
-	var convIDs, escIDs, custIDs []int64
+	var convIDs, escIDs []int64
 	for id, c := range snap.Conversations {
 		snap.Extras[id] = &bridge.CardExtras{}
 		convIDs = append(convIDs, id)
-		custIDs = append(custIDs, c.CustomerID)
 		if c.EscalationID != 0 {
 			escIDs = append(escIDs, c.EscalationID)
 		}
@@ -147,16 +149,11 @@ func (db *DB) cardExtras(ctx context.Context, snap *bridge.Snapshot) error {
 			snap.Extras[id].Escalation = byID[c.EscalationID]
 		}
 	}
-	cids := unique(custIDs)
-	others, err := queryConversations(ctx, db.pool(), `SELECT `+conversationColumns+` FROM conversations
-WHERE customer_id IN (`+marks(len(cids))+`) ORDER BY id DESC`, cids...)
-	if err != nil {
-		return fmt.Errorf("snapshot earlier conversations: %w", err)
-	}
 	for id, c := range snap.Conversations {
-		for _, o := range others {
+		for _, o := range related {
 			if o.CustomerID == c.CustomerID && o.ID < id {
-				snap.Extras[id].Earlier = append(snap.Extras[id].Earlier, o)
+				earlier := *o // not shared with the snapshot's own conversations
+				snap.Extras[id].Earlier = append(snap.Extras[id].Earlier, &earlier)
 			}
 		}
 	}

@@ -420,6 +420,7 @@ func testSnapshot(t *testing.T, db *sqlstore.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mustEqual(t, "only the conversations asked for", len(snap.Conversations) == 2 && snap.Conversations[ca.ID] == nil, true)
 	mustEqual(t, "earlier of the later conversation", len(snap.Extras[later.ID].Earlier) == 1 && snap.Extras[later.ID].Earlier[0].ID == ca.ID, true)
 	mustEqual(t, "earlier of b", len(snap.Extras[cb.ID].Earlier), 0)
 	empty, err := db.Snapshot(ctx, nil, nil)
