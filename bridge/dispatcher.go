@@ -756,7 +756,8 @@ func (d *Dispatcher) rowsFor(ctx context.Context, it *OutboxItem, snap *Snapshot
 	return conv, cust, msg, err
 }
 
-// finish records a successful delivery and returns the items it causes.
+// finish records a successful delivery whose outcome is not plain (see
+// isPlain) and returns the items it causes.
 func (d *Dispatcher) finish(ctx context.Context, tx Tx, it *OutboxItem, claimed int, resultID string, f followUp) ([]*OutboxItem, error) {
 	now := d.Clock.Now()
 	if it.Effect.IsX() {
@@ -780,25 +781,23 @@ func (d *Dispatcher) finish(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 		}
 		return []*OutboxItem{chatItem(conv, EffectCardUpdate, fmt.Sprintf("esc-posted:%d", it.ID), 0, Payload{}, now)}, nil
 	}
-	if it.Effect == EffectCard {
-		if !f.threadRecorded {
-			if err := tx.SetThreads(ctx, map[int64]string{it.ConversationID: f.threadID}); err != nil {
-				return nil, err
-			}
-		}
-		if f.messageFailed {
-			conv, err := tx.Conversation(ctx, it.ConversationID)
-			if err != nil {
-				return nil, err
-			}
-			conv.ChatThreadID = f.threadID
-			return []*OutboxItem{customerPostItem(conv, it.MessageID, now)}, nil
+	// What is left is a card whose opening message could not follow it
+	// (every other chat delivery is plain: see applyPlain). The message
+	// is queued on its own.
+	if it.Effect != EffectCard || !f.messageFailed {
+		return nil, nil
+	}
+	if !f.threadRecorded {
+		if err := tx.SetThreads(ctx, map[int64]string{it.ConversationID: f.threadID}); err != nil {
+			return nil, err
 		}
 	}
-	if id, chatID, ok := postedMessage(it, f); ok {
-		return nil, tx.SetMessageChatIDs(ctx, map[int64]string{id: chatID})
+	conv, err := tx.Conversation(ctx, it.ConversationID)
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil
+	conv.ChatThreadID = f.threadID
+	return []*OutboxItem{customerPostItem(conv, it.MessageID, now)}, nil
 }
 
 // completeSend records that X accepted one part of a reply: the item is

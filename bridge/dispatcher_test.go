@@ -195,3 +195,20 @@ func TestPacedItemGivesBackItsAttemptOnce(t *testing.T) {
 		t.Fatalf("%d waiting cards, want one with 0 attempts, due in an hour", len(waiting))
 	}
 }
+
+// A card whose opening message fails to follow it still counts: the
+// message is queued on its own and reaches the thread, once.
+func TestCardWhoseFirstMessageFailsQueuesTheMessage(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	h.chat.fail = []error{nil, &bridge.DeliveryError{Temporary: true, Reason: "slack hiccup"}}
+	h.dm("2101", "where is my parcel?")
+	if len(h.chat.cards) != 1 {
+		t.Fatalf("%d cards, want 1", len(h.chat.cards))
+	}
+	posts := h.chat.thread(h.thread(1))
+	if len(posts) != 1 || posts[0].Text != "where is my parcel?" {
+		t.Fatalf("thread = %+v", posts)
+	}
+	h.agent(h.thread(1), "on it") // the thread is the conversation's
+}

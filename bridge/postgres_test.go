@@ -24,6 +24,7 @@ func TestDomainOnPostgres(t *testing.T) {
 		"CustomerDMBecomesThreadWithCard":                TestCustomerDMBecomesThreadWithCard,
 		"CardThreadsPostedTogetherAreRecordedTogether":   TestCardThreadsPostedTogetherAreRecordedTogether,
 		"InboundBatchContinuesReopensAndOpens":           TestInboundBatchContinuesReopensAndOpens,
+		"CardWhoseFirstMessageFailsQueuesTheMessage":     TestCardWhoseFirstMessageFailsQueuesTheMessage,
 		"DeliveryTakenBackIsNotCountedTwice":             TestDeliveryTakenBackIsNotCountedTwice,
 		"PacedItemGivesBackItsAttemptOnce":               TestPacedItemGivesBackItsAttemptOnce,
 		"AgentReplyWaitsSendDelayThenReachesCustomer":    TestAgentReplyWaitsSendDelayThenReachesCustomer,
