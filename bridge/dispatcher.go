@@ -327,10 +327,18 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 		}
 		return nil
 	}
+	// Recording changes the items in memory as it goes; a lost
+	// transaction's changes are undone before the items are recorded
+	// again.
+	claimed := make([]OutboxItem, len(batch))
+	for i, o := range batch {
+		claimed[i] = *o.it
+	}
 	err := d.Store.InTx(ctx, func(tx Tx) error { return recordTx(tx, batch) })
 	if err != nil && len(batch) > 1 {
 		d.Logger.Warn("record deliveries as a batch; recording one by one", "err", err, "batch", len(batch))
-		for _, o := range batch {
+		for i, o := range batch {
+			*o.it = claimed[i]
 			if err := d.Store.InTx(ctx, func(tx Tx) error { return recordTx(tx, []outcome{o}) }); err != nil {
 				d.Logger.Error("record delivery", "outbox_id", o.it.ID, "effect", o.it.Effect, "err", err)
 				continue

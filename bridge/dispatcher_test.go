@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -211,4 +212,75 @@ func TestCardWhoseFirstMessageFailsQueuesTheMessage(t *testing.T) {
 		t.Fatalf("thread = %+v", posts)
 	}
 	h.agent(h.thread(1), "on it") // the thread is the conversation's
+}
+
+// commitFailingStore loses the next transaction after fn ran in it, as if
+// the connection broke at commit.
+type commitFailingStore struct {
+	bridge.Store
+	failNext *atomic.Bool
+}
+
+func (s commitFailingStore) InTx(ctx context.Context, fn func(tx bridge.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx bridge.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if s.failNext.CompareAndSwap(true, false) {
+			return errors.New("connection lost at commit")
+		}
+		return nil
+	})
+}
+
+// A send held back by X's rate limit gives back the attempt it was
+// claimed with, once, even when its batch is recorded a second time.
+func TestRateLimitedSendGivesBackItsAttemptOnce(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	h.dm("2201", "hello")
+	h.agent(h.thread(1), "On it")
+	reset := h.clock.Now().Add(time.Hour)
+	h.x.fail = []error{&bridge.DeliveryError{RateLimited: true, RetryAt: reset, Reason: "X send limit"}}
+	// A new conversation's card shares the batch, whose transaction is
+	// lost at commit: the batch is recorded again one by one.
+	h.svc.HandleInbound(h.ctx, bridge.InboundMessage{EventID: "rl2202", Account: "1000", Kind: bridge.KindDM,
+		ConversationKey: "1000-2202", Sender: customer("2202"), RecipientID: "1000", Text: "hi", CreatedAt: h.clock.Now()})
+	h.clock.Advance(10 * time.Second) // the send delay
+	failNext := &atomic.Bool{}
+	failNext.Store(true)
+	h.disp.Store = commitFailingStore{Store: h.store, failNext: failNext}
+	if _, err := h.disp.RunOnce(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if failNext.Load() {
+		t.Fatal("no transaction was lost")
+	}
+	if len(h.chat.cards) != 2 {
+		t.Fatalf("%d cards, want 2", len(h.chat.cards))
+	}
+	var sends []*bridge.OutboxItem
+	err := h.store.InTx(h.ctx, func(tx bridge.Tx) error {
+		items, err := tx.OutboxForConversation(h.ctx, 1, bridge.OutboxPending)
+		for _, it := range items {
+			if it.Effect.IsX() {
+				sends = append(sends, it)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sends) != 1 || sends[0].Attempts != 0 || !sends[0].NotBefore.Equal(reset) {
+		for _, it := range sends {
+			t.Logf("waiting send %d: %d attempts, due %v", it.ID, it.Attempts, it.NotBefore)
+		}
+		t.Fatalf("%d waiting sends, want one with 0 attempts, due at the reset %v", len(sends), reset)
+	}
+	h.disp.Store = h.store
+	h.drain()
+	if got := h.chat.noticesIn(h.thread(1)); len(got) != 1 || !strings.Contains(got[0], "Queued: X send limit") {
+		t.Errorf("notices = %q, want the queue notice once", got)
+	}
 }

@@ -25,6 +25,7 @@ func TestDomainOnPostgres(t *testing.T) {
 		"CardThreadsPostedTogetherAreRecordedTogether":   TestCardThreadsPostedTogetherAreRecordedTogether,
 		"InboundBatchContinuesReopensAndOpens":           TestInboundBatchContinuesReopensAndOpens,
 		"CardWhoseFirstMessageFailsQueuesTheMessage":     TestCardWhoseFirstMessageFailsQueuesTheMessage,
+		"RateLimitedSendGivesBackItsAttemptOnce":         TestRateLimitedSendGivesBackItsAttemptOnce,
 		"DeliveryTakenBackIsNotCountedTwice":             TestDeliveryTakenBackIsNotCountedTwice,
 		"PacedItemGivesBackItsAttemptOnce":               TestPacedItemGivesBackItsAttemptOnce,
 		"AgentReplyWaitsSendDelayThenReachesCustomer":    TestAgentReplyWaitsSendDelayThenReachesCustomer,
