@@ -234,7 +234,7 @@ func (s *Server) checkToken(method, token string) string {
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any, retryAfter time.Duration) {
-	b, err := json.Marshal(body)
+	b, err := appendJSON(nil, body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
