@@ -289,7 +289,7 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 	// order, so concurrent recorders cannot deadlock), then outbox items
 	// and messages.
 	slices.SortFunc(batch, func(a, b outcome) int { return cmp.Compare(a.it.ConversationID, b.it.ConversationID) })
-	var delivered []outcome
+	var recorded []outcome
 	var stale map[int64]bool // items someone else (an echo, a recovery) recorded first
 	recordTx := func(tx Tx, part []outcome) error {
 		stale = map[int64]bool{}
@@ -344,7 +344,7 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 				continue
 			}
 			if !stale[o.it.ID] {
-				delivered = append(delivered, o)
+				recorded = append(recorded, o)
 			}
 		}
 	} else if err != nil {
@@ -352,16 +352,33 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 	} else {
 		for _, o := range batch {
 			if !stale[o.it.ID] {
-				delivered = append(delivered, o)
+				recorded = append(recorded, o)
 			}
 		}
 	}
-	if d.Observe != nil {
-		now := d.Clock.Now()
-		for _, o := range delivered {
-			if o.err == nil && o.paced == 0 {
-				d.Observe.Delivered(o.it.Effect, now.Sub(o.it.CreatedAt))
-			}
+	d.observe(recorded)
+}
+
+// observe reports recorded outcomes to the metrics, once they are
+// committed: a transaction lost and recorded again counts once.
+func (d *Dispatcher) observe(recorded []outcome) {
+	if d.Observe == nil {
+		return
+	}
+	now := d.Clock.Now()
+	for _, o := range recorded {
+		it := o.it
+		switch {
+		case o.paced > 0:
+			d.Observe.Waited(it.Lane, o.paced)
+		case o.err == nil:
+			d.Observe.Delivered(it.Effect, now.Sub(it.CreatedAt))
+		case it.State == OutboxPending && AsDeliveryError(o.err).RateLimited:
+			d.Observe.Waited(it.Lane, it.NotBefore.Sub(it.UpdatedAt))
+		case it.State == OutboxPending:
+			d.Observe.Failed(it.Effect, false)
+		case it.State == OutboxFailed:
+			d.Observe.Failed(it.Effect, true)
 		}
 	}
 }
@@ -392,7 +409,6 @@ func (d *Dispatcher) applyPlain(ctx context.Context, tx Tx, plain []outcome, sta
 	for i, o := range plain {
 		it := o.it
 		if o.paced > 0 {
-			d.observeWait(it.Lane, o.paced)
 			it.Attempts = o.claimed - 1 // not attempted
 			it.State, it.NotBefore = OutboxPending, now.Add(o.paced)
 		} else {
@@ -913,20 +929,13 @@ func (d *Dispatcher) failed(ctx context.Context, tx Tx, it *OutboxItem, claimed 
 		it.Attempts-- // waiting for a limit is not a failure
 		it.State = OutboxPending
 		it.NotBefore = d.retryAt(de, it.Attempts, now)
-		d.observeWait(it.Lane, it.NotBefore.Sub(now))
 		notice = fmt.Sprintf("Queued: X send limit, next slot in %s.", roundWait(it.NotBefore.Sub(now)))
 	case de.Temporary && it.Attempts < d.MaxAttempts:
 		it.State = OutboxPending
 		it.NotBefore = d.retryAt(de, it.Attempts, now)
-		if d.Observe != nil {
-			d.Observe.Failed(it.Effect, false)
-		}
 		notice = fmt.Sprintf("Waiting: X did not take the reply (%s); retrying automatically.", de.Reason)
 	default:
 		it.State = OutboxFailed
-		if d.Observe != nil {
-			d.Observe.Failed(it.Effect, true)
-		}
 		d.Logger.Warn("delivery failed for good", "outbox_id", it.ID, "effect", it.Effect, "err", cause)
 	}
 	notify := notice != "" && it.Effect.IsX() && !it.Notified
@@ -1086,12 +1095,6 @@ func (d *Dispatcher) retryAt(de *DeliveryError, attempts int, now time.Time) tim
 	backoff = min(backoff, d.MaxBackoff)
 	jitter := time.Duration(rand.Int64N(int64(backoff)/2 + 1))
 	return now.Add(backoff/2 + jitter + backoff/4)
-}
-
-func (d *Dispatcher) observeWait(lane string, wait time.Duration) {
-	if d.Observe != nil {
-		d.Observe.Waited(lane, wait)
-	}
 }
 
 func roundWait(d time.Duration) string {

@@ -103,11 +103,11 @@ func (s recoveringStore) ClaimOutbox(ctx context.Context, now time.Time, lease t
 	return items, err
 }
 
-type countingObserver struct{ delivered atomic.Int64 }
+type countingObserver struct{ delivered, failed, waited atomic.Int64 }
 
 func (o *countingObserver) Delivered(bridge.Effect, time.Duration) { o.delivered.Add(1) }
-func (o *countingObserver) Failed(bridge.Effect, bool)             {}
-func (o *countingObserver) Waited(string, time.Duration)           {}
+func (o *countingObserver) Failed(bridge.Effect, bool)             { o.failed.Add(1) }
+func (o *countingObserver) Waited(string, time.Duration)           { o.waited.Add(1) }
 
 // A delivery whose item someone else took back meanwhile is not counted
 // as delivered by this worker, and the card is not posted twice when the
@@ -160,6 +160,8 @@ func TestPacedItemGivesBackItsAttemptOnce(t *testing.T) {
 	t.Parallel()
 	h := setup(t)
 	h.disp.Limits = &bridge.LaneLimiter{Rates: map[string]bridge.Rate{"slack:post": {Every: time.Hour, Burst: 1}}}
+	obs := &countingObserver{}
+	h.disp.Observe = obs
 	for _, from := range []string{"960", "961"} {
 		h.svc.HandleInbound(h.ctx, bridge.InboundMessage{EventID: "p" + from, Account: "1000", Kind: bridge.KindDM,
 			ConversationKey: "1000-" + from, Sender: customer(from), RecipientID: "1000", Text: "hello", CreatedAt: h.clock.Now()})
@@ -194,6 +196,9 @@ func TestPacedItemGivesBackItsAttemptOnce(t *testing.T) {
 			t.Logf("waiting card %d: %d attempts, due %v", it.ID, it.Attempts, it.NotBefore)
 		}
 		t.Fatalf("%d waiting cards, want one with 0 attempts, due in an hour", len(waiting))
+	}
+	if got := obs.waited.Load(); got != 1 {
+		t.Errorf("%d waits counted, want 1", got)
 	}
 }
 
@@ -250,6 +255,8 @@ func TestRateLimitedSendGivesBackItsAttemptOnce(t *testing.T) {
 	failNext := &atomic.Bool{}
 	failNext.Store(true)
 	h.disp.Store = commitFailingStore{Store: h.store, failNext: failNext}
+	obs := &countingObserver{}
+	h.disp.Observe = obs
 	if _, err := h.disp.RunOnce(h.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -277,6 +284,11 @@ func TestRateLimitedSendGivesBackItsAttemptOnce(t *testing.T) {
 			t.Logf("waiting send %d: %d attempts, due %v", it.ID, it.Attempts, it.NotBefore)
 		}
 		t.Fatalf("%d waiting sends, want one with 0 attempts, due at the reset %v", len(sends), reset)
+	}
+	// Counted once, though recorded twice: the wait for X's limit and the
+	// card, not the first, lost recording.
+	if w, d, f := obs.waited.Load(), obs.delivered.Load(), obs.failed.Load(); w != 1 || d != 1 || f != 0 {
+		t.Errorf("counted %d waits, %d deliveries, %d failures; want 1, 1, 0", w, d, f)
 	}
 	h.disp.Store = h.store
 	h.drain()
