@@ -1,8 +1,6 @@
 package bridge
 
-import (
-	"sync"
-)
+import "sync"
 
 // maxBatch bounds how many calls a group writes together: inbound events
 // sharing one transaction, threads recorded by one statement.
@@ -10,9 +8,9 @@ const maxBatch = 64
 
 // group gathers concurrent calls into batches written together (group
 // commit): while one batch is being written, the calls that arrive wait,
-// and the next batch takes them all at once, up to maxBatch. A busy bridge pays
-// for one statement or commit per batch instead of one per call; an idle
-// one writes each call as soon as it comes.
+// and the next batch takes them all at once, up to maxBatch. A busy
+// bridge pays for one statement or commit per batch instead of one per
+// call; an idle one writes each call as soon as it comes.
 //
 // There is no goroutine of its own: the caller whose call starts a batch
 // writes it, then hands the lead to the oldest waiting caller.
