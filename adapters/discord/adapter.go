@@ -47,8 +47,10 @@ type Config struct {
 	// APIURL is the base of REST calls and of the Gateway lookup
 	// (XBRIDGE_DISCORD_API_URL), for proxies and tests; default
 	// DefaultAPIURL.
-	APIURL     string
-	HTTPClient *http.Client // default: a client with a 20 s timeout
+	APIURL string
+	// HTTPClient is the base client (transport, proxies); without one, or
+	// without a Timeout, calls time out after 20 s.
+	HTTPClient *http.Client
 	// Roles says who is an agent, an engineer or a lead. Empty: everyone
 	// is an agent.
 	Roles Roles
@@ -219,10 +221,13 @@ func New(cfg Config, logger *slog.Logger) (*Adapter, error) {
 // default) with a transport that sends https://discord.com requests to
 // cfg.APIURL when that is not Discord.
 func httpClient(cfg Config) *http.Client {
-	c := &http.Client{Timeout: 20 * time.Second}
+	c := &http.Client{}
 	if cfg.HTTPClient != nil {
 		cp := *cfg.HTTPClient
 		c = &cp
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 20 * time.Second
 	}
 	if cfg.APIURL == DefaultAPIURL {
 		return c

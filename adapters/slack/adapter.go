@@ -35,7 +35,9 @@ type Config struct {
 	BotToken      string // xoxb-…, required
 	AppToken      string // xapp-…; set → Socket Mode, else HTTP endpoints verified with SigningSecret
 	SigningSecret string
-	HTTPClient    *http.Client // default: a client with a 15 s timeout
+	// HTTPClient is the base client (transport, proxies); without one, or
+	// without a Timeout, calls time out after 15 s.
+	HTTPClient *http.Client
 	// Roles says who is an agent, an engineer or a lead. Empty: everyone
 	// is an agent.
 	Roles Roles
@@ -109,9 +111,15 @@ func New(cfg Config, logger *slog.Logger) (*Adapter, error) {
 	if !strings.HasSuffix(cfg.APIURL, "/") {
 		cfg.APIURL += "/"
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	hc := &http.Client{}
+	if cfg.HTTPClient != nil {
+		copied := *cfg.HTTPClient
+		hc = &copied
 	}
+	if hc.Timeout == 0 {
+		hc.Timeout = 15 * time.Second
+	}
+	cfg.HTTPClient = hc
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

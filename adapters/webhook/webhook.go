@@ -29,7 +29,7 @@ const (
 type Pager struct {
 	URL    string
 	Secret string
-	Client *http.Client
+	Client *http.Client // base client; without one, or without a Timeout, a page times out after 10 s
 	Now    func() time.Time
 }
 
@@ -59,9 +59,13 @@ func (p *Pager) Page(ctx context.Context, event []byte) error {
 	if p.Now != nil {
 		now = p.Now
 	}
-	client := p.Client
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{}
+	if p.Client != nil {
+		copied := *p.Client
+		client = &copied
+	}
+	if client.Timeout == 0 {
+		client.Timeout = 10 * time.Second
 	}
 	ts := now().Unix()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL, bytes.NewReader(event))

@@ -41,8 +41,9 @@ type Config struct {
 	ConsumerKey, ConsumerSecret, AccessToken, AccessTokenSecret string
 	UserToken                                                   string
 
-	// HTTPClient is the base client (timeouts, proxies); the adapter wraps
-	// its Transport. Optional.
+	// HTTPClient is the base client (transport, proxies); the adapter
+	// wraps its Transport. Optional; without one, or without a Timeout,
+	// calls time out after 30 s.
 	HTTPClient *http.Client
 }
 
@@ -130,10 +131,13 @@ func NewClient(cfg Config, logger *slog.Logger) (*Client, error) {
 	if apiURL == "" {
 		apiURL = DefaultAPIURL
 	}
-	hc := &http.Client{Timeout: 30 * time.Second}
+	hc := &http.Client{}
 	if cfg.HTTPClient != nil {
 		copied := *cfg.HTTPClient
 		hc = &copied
+	}
+	if hc.Timeout == 0 {
+		hc.Timeout = 30 * time.Second
 	}
 	base := hc.Transport
 	if base == nil {

@@ -32,7 +32,8 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 	Clock  bridge.Clock
-	// HTTPClient, when set, is the base client for the platform APIs.
+	// HTTPClient, when set, is the base client for the platform APIs;
+	// default platformClient.
 	HTTPClient *http.Client
 
 	Store      *sqlstore.DB
@@ -78,6 +79,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	cfg := m.Config
+	if m.HTTPClient == nil {
+		m.HTTPClient = platformClient(cfg.Dispatch.Workers)
+	}
 	if m.Store, err = sqlstore.Open(ctx, cfg.DatabaseURL, m.Logger); err != nil {
 		return err
 	}
@@ -537,4 +541,16 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}
 	fmt.Fprintln(stdout, "schema up to date")
 	return nil
+}
+
+// platformClient is the base client of the platform adapters, each of
+// which sets its own timeout. Its transport keeps an idle connection per
+// concurrent delivery to each host: Go's default keeps two, so under load
+// the rest were closed after each call and opened again, a TLS handshake
+// each.
+func platformClient(workers int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = max(workers, 16)
+	t.MaxIdleConns = max(t.MaxIdleConns, 4*t.MaxIdleConnsPerHost)
+	return &http.Client{Transport: t}
 }
