@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/lib/pq"
 
@@ -217,7 +218,12 @@ func (w *writeBehind) flush(ctx context.Context) error {
 	return nil
 }
 
+// send writes every waiting row with one statement: each table's insert
+// is a part of one WITH, so the transaction pays one round trip for them
+// all.
 func (w *writeBehind) send(ctx context.Context) error {
+	var parts []string
+	var args []any
 	if n := len(w.messages); n > 0 {
 		var (
 			ids, convs, created, sent, seen                              = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
@@ -228,11 +234,10 @@ func (w *writeBehind) send(ctx context.Context) error {
 			dirs[i], authors[i], names[i], texts[i] = string(m.Direction), m.AuthorID, m.AuthorName, m.Text
 			xids[i], chats[i], delivery[i], failures[i] = m.XID, m.ChatID, string(m.Delivery), m.DeliveryError
 		}
-		if _, err := execQ(ctx, w.raw, flushMessages, pq.Array(ids), pq.Array(convs), pq.Array(dirs), pq.Array(authors),
+		parts = append(parts, "m AS ("+flushMessages+")")
+		args = append(args, pq.Array(ids), pq.Array(convs), pq.Array(dirs), pq.Array(authors),
 			pq.Array(names), pq.Array(texts), pq.Array(xids), pq.Array(chats), pq.Array(delivery), pq.Array(failures),
-			pq.Array(created), pq.Array(sent), pq.Array(seen)); err != nil {
-			return w.db.wrap(err, fmt.Sprintf("insert %d messages", n))
-		}
+			pq.Array(created), pq.Array(sent), pq.Array(seen))
 	}
 	if n := len(w.targets); n > 0 {
 		var (
@@ -247,12 +252,12 @@ func (w *writeBehind) send(ctx context.Context) error {
 			warn[i], due[i], check[i], ended[i], updated[i] = micros(s.WarnAt), micros(s.DueAt), micros(s.NextCheck), micros(s.EndedAt), micros(s.UpdatedAt)
 			metrics[i], states[i], breached[i] = string(s.Metric), string(s.State), s.Breached
 		}
-		if _, err := execQ(ctx, w.raw, flushTargets, pq.Array(ids), pq.Array(convs), pq.Array(metrics), pq.Array(cycles),
+		parts = append(parts, "t AS ("+flushTargets+")")
+		args = append(args, pq.Array(ids), pq.Array(convs), pq.Array(metrics), pq.Array(cycles),
 			pq.Array(states), pq.Array(budget), pq.Array(elapsed), pq.Array(segment), pq.Array(started), pq.Array(warn),
-			pq.Array(due), pq.Array(check), pq.Array(breached), pq.Array(alerts), pq.Array(ended), pq.Array(updated)); err != nil {
-			return w.db.wrap(err, fmt.Sprintf("insert %d SLA targets", n))
-		}
+			pq.Array(due), pq.Array(check), pq.Array(breached), pq.Array(alerts), pq.Array(ended), pq.Array(updated))
 	}
+	count := "SELECT 0"
 	if n := len(w.items); n > 0 {
 		var (
 			ids, convs, msgs, prios, attempts, notBefore, lease, created, updated = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
@@ -265,18 +270,22 @@ func (w *writeBehind) send(ctx context.Context) error {
 			effects[i], lanes[i], seqs[i], keys[i], states[i] = string(it.Effect), it.Lane, it.SeqKey, it.IdemKey, string(it.State)
 			results[i], lastErrs[i], notified[i] = it.ResultID, it.LastError, it.Notified
 		}
-		res, err := execQ(ctx, w.raw, flushOutbox, pq.Array(ids), pq.Array(effects), pq.Array(lanes), pq.Array(seqs),
+		parts = append(parts, "o AS ("+flushOutbox+" RETURNING 1)")
+		count = "SELECT count(*) FROM o"
+		args = append(args, pq.Array(ids), pq.Array(effects), pq.Array(lanes), pq.Array(seqs),
 			pq.Array(prios), pq.Array(keys), pq.Array(convs), pq.Array(msgs), pq.Array(w.payloads), pq.Array(states),
 			pq.Array(attempts), pq.Array(notBefore), pq.Array(lease), pq.Array(results), pq.Array(lastErrs),
 			pq.Array(notified), pq.Array(created), pq.Array(updated))
-		if err != nil {
-			return w.db.wrap(err, fmt.Sprintf("enqueue %d outbox items", n))
-		}
-		// The items' ids were given out: one skipped for a key already
-		// taken cannot be taken back, so the transaction fails instead.
-		if got, err := res.RowsAffected(); err != nil || got != int64(n) {
-			return bridge.Errorf(bridge.ECONFLICT, "enqueue: %d of %d outbox items had a key already taken", int64(n)-got, n)
-		}
+	}
+	var enqueued int
+	if err := queryRowQ(ctx, w.raw, "WITH "+strings.Join(parts, ",\n")+"\n"+count, args...).Scan(&enqueued); err != nil {
+		return w.db.wrap(err, fmt.Sprintf("write %d messages, %d SLA targets and %d outbox items",
+			len(w.messages), len(w.targets), len(w.items)))
+	}
+	// The items' ids were given out: one skipped for a key already taken
+	// cannot be taken back, so the transaction fails instead.
+	if n := len(w.items); enqueued != n {
+		return bridge.Errorf(bridge.ECONFLICT, "enqueue: %d of %d outbox items had a key already taken", n-enqueued, n)
 	}
 	return nil
 }
