@@ -15,12 +15,15 @@ const customerColumns = `id, x_user_id, handle, name, avatar_url, followers, ver
 
 func scanCustomer(s scanner) (*bridge.Customer, error) {
 	var c bridge.Customer
-	err := s.Scan(&c.ID, &c.XUserID, &c.Handle, &c.Name, &c.AvatarURL, &c.Followers, &c.Verified,
-		timeCol{&c.UpdatedAt})
-	if err != nil {
+	if err := s.Scan(customerDest(&c)...); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// customerDest is where the customerColumns of a row go.
+func customerDest(c *bridge.Customer) []any {
+	return []any{&c.ID, &c.XUserID, &c.Handle, &c.Name, &c.AvatarURL, &c.Followers, &c.Verified, timeCol{&c.UpdatedAt}}
 }
 
 const upsertCustomer = `INSERT INTO customers (x_user_id, handle, name, avatar_url, followers, verified, updated_at)

@@ -257,6 +257,25 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
+// joinedRow scans a row that holds one record's columns followed by
+// another's, which go to extra.
+type joinedRow struct {
+	scanner
+	extra []any
+}
+
+func (j joinedRow) Scan(dest ...any) error { return j.scanner.Scan(append(dest, j.extra...)...) }
+
+// qualified prefixes each of a list of columns with a table alias:
+// qualified("id, name", "c") is "c.id, c.name".
+func qualified(columns, alias string) string {
+	fields := strings.FieldsFunc(columns, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
+	for i, f := range fields {
+		fields[i] = alias + "." + f
+	}
+	return strings.Join(fields, ", ")
+}
+
 // wrap adds context to a failed statement, turning a unique-constraint
 // failure into an ECONFLICT error.
 func (db *DB) wrap(err error, op string) error {

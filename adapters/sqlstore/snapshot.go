@@ -8,10 +8,17 @@ import (
 	"github.com/xbridge/xbridge/bridge"
 )
 
+// snapshotConversations reads the conversations asked for with every
+// other conversation of their customers, which their cards list, and each
+// row's customer.
+var snapshotConversations = `SELECT ` + qualified(conversationColumns, "c") + `, ` + qualified(customerColumns, "u") + `
+FROM conversations c JOIN customers u ON u.id = c.customer_id
+WHERE c.customer_id IN (SELECT customer_id FROM conversations WHERE id IN (%s)) ORDER BY c.id DESC`
+
 // Snapshot loads conversations, their customers, and messages by id, and
 // what the conversations' cards show, in a few statements, outside any
-// transaction: the dispatcher reads what a
-// batch of claimed items needs at once.
+// transaction: the dispatcher reads what a batch of claimed items needs
+// at once.
 func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64) (*bridge.Snapshot, error) {
 	snap := &bridge.Snapshot{
 		Conversations: map[int64]*bridge.Conversation{},
@@ -22,42 +29,30 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 	ids := unique(conversationIDs)
 	var related []*bridge.Conversation
 	if len(ids) > 0 {
-		// The conversations asked for come with every other conversation
-		// of their customers, which their cards list: one statement.
-		var err error
-		related, err = queryConversations(ctx, db.pool(), `SELECT `+conversationColumns+` FROM conversations
-WHERE customer_id IN (SELECT customer_id FROM conversations WHERE id IN (`+marks(len(ids))+`)) ORDER BY id DESC`, ids...)
-		if err != nil {
-			return nil, fmt.Errorf("snapshot conversations: %w", err)
-		}
 		asked := make(map[int64]bool, len(ids))
 		for _, id := range ids {
 			asked[id.(int64)] = true
 		}
-		var customerIDs []int64
-		for _, c := range related {
+		rows, err := queryQ(ctx, db.pool(), fmt.Sprintf(snapshotConversations, marks(len(ids))), ids...)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot conversations: %w", err)
+		}
+		for rows.Next() {
+			var cust bridge.Customer
+			c, err := scanConversation(joinedRow{rows, customerDest(&cust)})
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("snapshot conversations: %w", err)
+			}
+			related = append(related, c)
 			if asked[c.ID] {
 				snap.Conversations[c.ID] = c
-				customerIDs = append(customerIDs, c.CustomerID)
+				snap.Customers[cust.ID] = &cust
 			}
 		}
-		if cids := unique(customerIDs); len(cids) > 0 {
-			rows, err := queryQ(ctx, db.pool(), `SELECT `+customerColumns+` FROM customers WHERE id IN (`+marks(len(cids))+`)`, cids...)
-			if err != nil {
-				return nil, fmt.Errorf("snapshot customers: %w", err)
-			}
-			for rows.Next() {
-				c, err := scanCustomer(rows)
-				if err != nil {
-					rows.Close()
-					return nil, fmt.Errorf("snapshot customers: %w", err)
-				}
-				snap.Customers[c.ID] = c
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, fmt.Errorf("snapshot customers: %w", err)
-			}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("snapshot conversations: %w", err)
 		}
 	}
 	if err := db.cardExtras(ctx, snap, related); err != nil {
