@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// busyPoll is how soon a dispatcher with deliveries in flight looks again
+// for items that came due by the clock alone.
+const busyPoll = 100 * time.Millisecond
+
 // Dispatcher delivers outbox items: several workers, priority order, one
 // item at a time per SeqKey, per-lane pacing, retries with backoff and
 // jitter, and the platforms' Retry-After and rate-limit resets honoured.
@@ -159,7 +163,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			nextPrune = now.Add(time.Hour)
 		}
 		var items []*OutboxItem
-		if free := d.Workers - int(busy.Load()); free > 0 {
+		free := d.Workers - int(busy.Load())
+		if free > 0 {
 			var err error
 			if items, err = d.Store.ClaimOutbox(work, now, d.Lease, free); err != nil {
 				d.Logger.Error("claim outbox", "err", err)
@@ -175,7 +180,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 					outcomes <- d.attempt(work, it, snap)
 				}()
 			}
-			continue
+			if len(items) == free {
+				continue // more may be due
+			}
+			// Everything due is claimed; what comes due later wakes the
+			// loop (Wake, a recorded batch, the clock).
 		}
 		wait := d.PollInterval
 		if busy.Load() == 0 {
@@ -184,11 +193,19 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 					wait = max(until, time.Millisecond)
 				}
 			}
+		} else {
+			// Items that come due while deliveries are in flight (a send
+			// delay ending, a retry) are found by looking again soon.
+			wait = min(wait, busyPoll)
+		}
+		var slots <-chan struct{} // a recorded batch matters only when every worker was busy
+		if free <= 0 {
+			slots = freed
 		}
 		select {
 		case <-ctx.Done():
 		case <-d.wake:
-		case <-freed:
+		case <-slots:
 		case <-d.Clock.After(wait):
 		}
 	}
@@ -210,13 +227,15 @@ func (d *Dispatcher) recordLoop(ctx context.Context, outcomes <-chan outcome, bu
 				break more
 			}
 		}
-		d.record(ctx, batch)
+		more := d.record(ctx, batch)
 		busy.Add(-int64(len(batch)))
 		select {
 		case freed <- struct{}{}:
 		default:
 		}
-		d.Wake()
+		if more {
+			d.Wake()
+		}
 	}
 }
 
@@ -282,8 +301,11 @@ func (d *Dispatcher) attempt(ctx context.Context, it *OutboxItem, snap *Snapshot
 }
 
 // record writes a batch of outcomes in one transaction; if that fails, one
-// transaction each, so one bad outcome cannot hold back the others.
-func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
+// transaction each, so one bad outcome cannot hold back the others. It
+// reports whether recording may have made more work due: an item done
+// that held back the next of its SeqKey, or an outcome recorded the long
+// way (which may enqueue more).
+func (d *Dispatcher) record(ctx context.Context, batch []outcome) (more bool) {
 	// Each transaction first locks the conversations of its items — the
 	// order every transaction takes its locks in: conversations (in id
 	// order, so concurrent recorders cannot deadlock), then outbox items
@@ -292,7 +314,7 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 	var recorded []outcome
 	var stale map[int64]bool // items someone else (an echo, a recovery) recorded first
 	recordTx := func(tx Tx, part []outcome) error {
-		stale = map[int64]bool{}
+		stale, more = map[int64]bool{}, false
 		ids := make([]int64, 0, len(part))
 		for _, o := range part {
 			if len(ids) == 0 || ids[len(ids)-1] != o.it.ConversationID {
@@ -312,9 +334,11 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 				rest = append(rest, o)
 			}
 		}
-		if err := d.applyPlain(ctx, tx, plain, stale); err != nil {
+		next, err := d.applyPlain(ctx, tx, plain, stale)
+		if err != nil {
 			return err
 		}
+		more = next || len(rest) > 0
 		for _, o := range rest {
 			err := d.apply(ctx, tx, o)
 			if ErrorCode(err) == ECONFLICT {
@@ -357,6 +381,7 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) {
 		}
 	}
 	d.observe(recorded)
+	return more || err != nil
 }
 
 // observe reports recorded outcomes to the metrics, once they are
@@ -399,10 +424,11 @@ func isPlain(o outcome) bool {
 // applyPlain records plain outcomes (see isPlain) inside tx, which holds
 // the locks of their conversations: their items are written back first,
 // guarded, and only those still current record their threads and chat
-// ids; the others are added to stale.
-func (d *Dispatcher) applyPlain(ctx context.Context, tx Tx, plain []outcome, stale map[int64]bool) error {
+// ids; the others are added to stale. It reports whether an item done
+// held back the next of its SeqKey.
+func (d *Dispatcher) applyPlain(ctx context.Context, tx Tx, plain []outcome, stale map[int64]bool) (next bool, err error) {
 	if len(plain) == 0 {
-		return nil
+		return false, nil
 	}
 	now := d.Clock.Now()
 	updates := make([]OutboxUpdate, len(plain))
@@ -416,9 +442,9 @@ func (d *Dispatcher) applyPlain(ctx context.Context, tx Tx, plain []outcome, sta
 		}
 		updates[i] = OutboxUpdate{Item: it, FromState: OutboxInflight, FromAttempts: o.claimed}
 	}
-	moved, err := tx.UpdateOutboxes(ctx, updates)
+	moved, next, err := tx.UpdateOutboxes(ctx, updates)
 	if err != nil {
-		return err
+		return false, err
 	}
 	threads, chatIDs := map[int64]string{}, map[int64]string{}
 	for _, o := range plain {
@@ -437,9 +463,9 @@ func (d *Dispatcher) applyPlain(ctx context.Context, tx Tx, plain []outcome, sta
 		}
 	}
 	if err := tx.SetThreads(ctx, threads); err != nil {
-		return err
+		return false, err
 	}
-	return tx.SetMessageChatIDs(ctx, chatIDs)
+	return next, tx.SetMessageChatIDs(ctx, chatIDs)
 }
 
 // postedMessage returns the message a delivered card or post showed in

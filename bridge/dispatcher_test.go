@@ -147,9 +147,9 @@ func (s batchRefusingStore) InTx(ctx context.Context, fn func(tx bridge.Tx) erro
 	return s.Store.InTx(ctx, func(tx bridge.Tx) error { return fn(batchRefusingTx{tx}) })
 }
 
-func (t batchRefusingTx) UpdateOutboxes(ctx context.Context, updates []bridge.OutboxUpdate) (map[int64]bool, error) {
+func (t batchRefusingTx) UpdateOutboxes(ctx context.Context, updates []bridge.OutboxUpdate) (map[int64]bool, bool, error) {
 	if len(updates) > 1 {
-		return nil, errors.New("batch refused")
+		return nil, false, errors.New("batch refused")
 	}
 	return t.Tx.UpdateOutboxes(ctx, updates)
 }
@@ -294,5 +294,50 @@ func TestRateLimitedSendGivesBackItsAttemptOnce(t *testing.T) {
 	h.drain()
 	if got := h.chat.noticesIn(h.thread(1)); len(got) != 1 || !strings.Contains(got[0], "Queued: X send limit") {
 		t.Errorf("notices = %q, want the queue notice once", got)
+	}
+}
+
+// A customer's second message, queued behind its conversation's card,
+// follows the card as soon as the card is recorded: the running
+// dispatcher neither waits for its clock nor for another event.
+func TestMessageHeldBehindTheCardFollowsItAtOnce(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	h.svc.Wake = h.disp.Wake
+	for i, text := range []string{"first", "second"} {
+		ev := bridge.InboundMessage{EventID: fmt.Sprint("held", i), Account: "1000", Kind: bridge.KindDM,
+			ConversationKey: "1000-2301", Sender: customer("2301"), RecipientID: "1000", Text: text, CreatedAt: h.clock.Now()}
+		if _, err := h.svc.HandleInbound(h.ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error)
+	go func() { done <- h.disp.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	// The manual clock never moves: only the dispatcher's own signals
+	// can bring the second message.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		h.chat.mu.Lock()
+		var posts []bridge.Post
+		if len(h.chat.cards) == 1 {
+			posts = h.chat.posts[h.chat.cards[0].id]
+		}
+		h.chat.mu.Unlock()
+		if len(posts) == 2 {
+			if posts[0].Text != "first" || posts[1].Text != "second" {
+				t.Fatalf("thread = %+v", posts)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("thread = %+v after 10 s; want both messages", posts)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -26,6 +26,7 @@ func TestDomainOnPostgres(t *testing.T) {
 		"InboundBatchContinuesReopensAndOpens":           TestInboundBatchContinuesReopensAndOpens,
 		"CardWhoseFirstMessageFailsQueuesTheMessage":     TestCardWhoseFirstMessageFailsQueuesTheMessage,
 		"RateLimitedSendGivesBackItsAttemptOnce":         TestRateLimitedSendGivesBackItsAttemptOnce,
+		"MessageHeldBehindTheCardFollowsItAtOnce":        TestMessageHeldBehindTheCardFollowsItAtOnce,
 		"DeliveryTakenBackIsNotCountedTwice":             TestDeliveryTakenBackIsNotCountedTwice,
 		"PacedItemGivesBackItsAttemptOnce":               TestPacedItemGivesBackItsAttemptOnce,
 		"AgentReplyWaitsSendDelayThenReachesCustomer":    TestAgentReplyWaitsSendDelayThenReachesCustomer,

@@ -182,8 +182,11 @@ type Tx interface {
 	UpdateOutbox(ctx context.Context, it *OutboxItem, fromState OutboxState, fromAttempts int) error
 	// UpdateOutboxes is UpdateOutbox for several items at once. It returns
 	// the ids of the items it left alone because they had moved on, each
-	// of which UpdateOutbox would have answered with ECONFLICT.
-	UpdateOutboxes(ctx context.Context, updates []OutboxUpdate) (stale map[int64]bool, err error)
+	// of which UpdateOutbox would have answered with ECONFLICT, and next:
+	// whether an item it wrote done has a later pending item of its
+	// SeqKey, which that item held back (a store may answer true when it
+	// cannot tell).
+	UpdateOutboxes(ctx context.Context, updates []OutboxUpdate) (stale map[int64]bool, next bool, err error)
 
 	// Triage.
 

@@ -198,26 +198,32 @@ FROM unnest(?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::bigint[], ?::text[
 	AS v (id, state, attempts, not_before, lease_until, payload, result_id, last_error, notified, updated_at,
 		from_state, from_attempts)
 WHERE o.id = v.id AND o.state = v.from_state AND o.attempts = v.from_attempts
-RETURNING o.id`
+RETURNING o.id, o.state = 'done' AND o.seq_key <> '' AND EXISTS (
+	SELECT 1 FROM outbox p WHERE p.seq_key = o.seq_key AND p.id > o.id AND p.state = 'pending')`
 
 // UpdateOutboxes is UpdateOutbox for several items: on Postgres one
-// statement. It returns the ids of the items that had moved on.
-func (t *tx) UpdateOutboxes(ctx context.Context, updates []bridge.OutboxUpdate) (map[int64]bool, error) {
+// statement, which also says whether an item written done held back a
+// later one of its SeqKey. It returns the ids of the items that had moved
+// on. SQLite answers next true for any item written done with a SeqKey.
+func (t *tx) UpdateOutboxes(ctx context.Context, updates []bridge.OutboxUpdate) (map[int64]bool, bool, error) {
 	stale := map[int64]bool{}
 	if len(updates) == 0 {
-		return stale, nil
+		return stale, false, nil
 	}
 	if t.db.dialect.name() != "postgres" {
+		next := false
 		for _, u := range updates {
 			err := t.UpdateOutbox(ctx, u.Item, u.FromState, u.FromAttempts)
 			switch {
 			case bridge.ErrorCode(err) == bridge.ECONFLICT:
 				stale[u.Item.ID] = true
 			case err != nil:
-				return nil, err
+				return nil, false, err
+			default:
+				next = next || (u.Item.State == bridge.OutboxDone && u.Item.SeqKey != "")
 			}
 		}
-		return stale, nil
+		return stale, next, nil
 	}
 	n := len(updates)
 	var (
@@ -230,7 +236,7 @@ func (t *tx) UpdateOutboxes(ctx context.Context, updates []bridge.OutboxUpdate) 
 		it := u.Item
 		payload, err := json.Marshal(it.Payload)
 		if err != nil {
-			return nil, fmt.Errorf("update outbox item %d: payload: %w", it.ID, err)
+			return nil, false, fmt.Errorf("update outbox item %d: payload: %w", it.ID, err)
 		}
 		ids[i], states[i], attempts[i] = it.ID, string(it.State), int64(it.Attempts)
 		notBefore[i], leaseUntil[i], payloads[i] = micros(it.NotBefore), micros(it.LeaseUntil), string(payload)
@@ -241,26 +247,28 @@ func (t *tx) UpdateOutboxes(ctx context.Context, updates []bridge.OutboxUpdate) 
 		pq.Array(notBefore), pq.Array(leaseUntil), pq.Array(payloads), pq.Array(results), pq.Array(errs),
 		pq.Array(notified), pq.Array(updatedAt), pq.Array(from), pq.Array(fromAttempts))
 	if err != nil {
-		return nil, t.db.wrap(err, fmt.Sprintf("update %d outbox items", n))
+		return nil, false, t.db.wrap(err, fmt.Sprintf("update %d outbox items", n))
 	}
 	defer rows.Close()
 	done := make(map[int64]bool, n)
+	next := false
 	for rows.Next() {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("update outbox items: %w", err)
+		var held bool
+		if err := rows.Scan(&id, &held); err != nil {
+			return nil, false, fmt.Errorf("update outbox items: %w", err)
 		}
-		done[id] = true
+		done[id], next = true, next || held
 	}
 	if err := rows.Err(); err != nil {
-		return nil, t.db.wrap(err, fmt.Sprintf("update %d outbox items", n))
+		return nil, false, t.db.wrap(err, fmt.Sprintf("update %d outbox items", n))
 	}
 	for _, id := range ids {
 		if !done[id] {
 			stale[id] = true
 		}
 	}
-	return stale, nil
+	return stale, next, nil
 }
 
 // ClaimOutbox marks up to limit due pending items inflight with a lease and

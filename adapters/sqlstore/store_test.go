@@ -1450,13 +1450,16 @@ func testUpdateOutboxGuard(t *testing.T, db *sqlstore.DB) {
 }
 
 // testUpdateOutboxes: a batch writes back every item still in its guard
-// and names the ones that moved on, leaving them as they were.
+// and names the ones that moved on, leaving them as they were; it says
+// when an item written done held back the next of its SeqKey.
 func testUpdateOutboxes(t *testing.T, db *sqlstore.DB) {
 	ctx := t.Context()
 	enqueue(t, db, item("a", "s1", 10), item("b", "s2", 10), item("c", "s3", 10))
 	claimed := claim(t, db, t0, 3) // inflight, 1 attempt each
 	mustEqual(t, "claimed", idems(claimed), []string{"a", "b", "c"})
 	finish(t, db, claimed[1]) // b moves on before the batch
+	behindA := item("a2", "s1", 10)
+	enqueue(t, db, behindA) // waits for a
 
 	var updates []bridge.OutboxUpdate
 	var want []*bridge.OutboxItem
@@ -1472,14 +1475,17 @@ func testUpdateOutboxes(t *testing.T, db *sqlstore.DB) {
 		want = append(want, &next)
 	}
 	var stale map[int64]bool
+	var next bool
 	inTx(t, db, func(tx bridge.Tx) error {
 		var err error
-		stale, err = tx.UpdateOutboxes(ctx, updates)
+		stale, next, err = tx.UpdateOutboxes(ctx, updates)
 		return err
 	})
 	mustEqual(t, "stale", stale, map[int64]bool{claimed[1].ID: true})
+	mustEqual(t, "a done with a2 behind it: next", next, true)
 	want[1] = claimed[1]
 	want[1].State = bridge.OutboxDone
+	want = append(want, behindA)
 	inTx(t, db, func(tx bridge.Tx) error {
 		got, err := tx.OutboxForConversation(ctx, 0)
 		if err != nil {
@@ -1487,10 +1493,33 @@ func testUpdateOutboxes(t *testing.T, db *sqlstore.DB) {
 		}
 		mustEqual(t, "written items", got, want)
 		// Done once: the same guards now fail for all.
-		stale, err := tx.UpdateOutboxes(ctx, updates[:1])
+		stale, _, err := tx.UpdateOutboxes(ctx, updates[:1])
 		mustEqual(t, "stale on a second write", stale, map[int64]bool{claimed[0].ID: true})
 		return err
 	})
+
+	// An item done with nothing behind it: Postgres can tell (SQLite may
+	// answer true).
+	enqueue(t, db, item("d", "s4", 10))
+	var d *bridge.OutboxItem
+	for _, it := range claim(t, db, t0, 10) {
+		if it.IdemKey == "d" {
+			d = it
+		}
+	}
+	if d == nil {
+		t.Fatal("d not claimed")
+	}
+	doneD := *d
+	doneD.State = bridge.OutboxDone
+	inTx(t, db, func(tx bridge.Tx) error {
+		var err error
+		_, next, err = tx.UpdateOutboxes(ctx, []bridge.OutboxUpdate{{Item: &doneD, FromState: bridge.OutboxInflight, FromAttempts: d.Attempts}})
+		return err
+	})
+	if db.Dialect() == "postgres" && next {
+		t.Error("d done with nothing behind it: next = true, want false")
+	}
 }
 
 func testCursors(t *testing.T, db *sqlstore.DB) {
