@@ -94,12 +94,16 @@ func (t *tx) LatestConversation(ctx context.Context, account string, kind bridge
 	return c, nil
 }
 
+// latestConversationsPostgres looks each key up on its own (LATERAL ...
+// LIMIT 1), newest first through conversations_customer: a join of the
+// keys with conversations may be planned as a scan of the whole table
+// while its statistics are young, as they are in a new database.
 const latestConversationsPostgres = `SELECT ` + conversationColumns + ` FROM conversations
 WHERE id IN (
-	SELECT max(c.id) FROM conversations c
-	JOIN unnest(?::text[], ?::text[], ?::text[], ?::bigint[]) AS k (account, kind, x_key, customer_id)
-	  ON c.account = k.account AND c.kind = k.kind AND c.x_key = k.x_key AND c.customer_id = k.customer_id
-	GROUP BY c.account, c.kind, c.x_key, c.customer_id)
+	SELECT l.id FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[]) AS k (account, kind, x_key, customer_id)
+	CROSS JOIN LATERAL (SELECT c.id FROM conversations c
+		WHERE c.customer_id = k.customer_id AND c.account = k.account AND c.kind = k.kind AND c.x_key = k.x_key
+		ORDER BY c.id DESC LIMIT 1) l)
 ORDER BY id FOR UPDATE`
 
 // LatestConversations finds and locks the newest conversation of several
@@ -148,9 +152,13 @@ func conversationKey(account string, kind bridge.Kind, key string, customerID in
 	return fmt.Sprintf("%s/%s/%s/customer %d", account, kind, key, customerID)
 }
 
+// conversationByThread finds the thread through chat_threads (see
+// migration 0008) and checks the conversation is still there.
 const conversationByThread = `SELECT ` + conversationColumns + ` FROM conversations
-WHERE chat_platform = ? AND chat_channel = ? AND chat_thread_id = ? AND chat_thread_id <> ''
-ORDER BY id DESC LIMIT 1`
+WHERE id = (SELECT t.conversation_id FROM chat_threads t JOIN conversations c ON c.id = t.conversation_id
+	AND c.chat_platform = t.chat_platform AND c.chat_channel = t.chat_channel AND c.chat_thread_id = t.chat_thread_id
+	WHERE t.chat_platform = ? AND t.chat_channel = ? AND t.chat_thread_id = ? AND t.chat_thread_id <> ''
+	ORDER BY t.conversation_id DESC LIMIT 1)`
 
 // ConversationByThread finds and locks the conversation worked in a chat
 // thread.

@@ -3,10 +3,14 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/xbridge/xbridge/adapters/sqlstore"
 	"github.com/xbridge/xbridge/bridge"
@@ -27,6 +31,14 @@ func runPostgresSuite(t *testing.T, open func(t *testing.T) *sqlstore.DB) {
 	t.Run("RowLocks", func(t *testing.T) {
 		t.Parallel()
 		testRowLocks(t, migrated(t, open))
+	})
+	t.Run("ThreadRecordedInPlace", func(t *testing.T) {
+		t.Parallel()
+		testThreadRecordedInPlace(t, migrated(t, open))
+	})
+	t.Run("LookupsPlannedThroughIndexes", func(t *testing.T) {
+		t.Parallel()
+		testLookupsPlannedThroughIndexes(t, migrated(t, open))
 	})
 }
 
@@ -215,5 +227,92 @@ func testRowLocks(t *testing.T, db *sqlstore.DB) {
 				t.Fatalf("second transaction saw %+v, want the first one's update", seen)
 			}
 		})
+	}
+}
+
+// testThreadRecordedInPlace: recording a new card's thread changes no
+// indexed column of conversations, so Postgres writes it as a heap-only
+// update, and the thread is still found.
+func testThreadRecordedInPlace(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	conv := newConversation(addCustomer(t, db, "42"), "dm-1")
+	conv.ChatThreadID = ""
+	inTx(t, db, func(tx bridge.Tx) error { return tx.CreateConversation(ctx, conv) })
+	err := db.RawTx(ctx, func(tx *sqlx.Tx) error {
+		if err := db.SetThreadsIn(ctx, tx, map[int64]string{conv.ID: "T1"}); err != nil {
+			return err
+		}
+		var updated, inPlace int
+		err := tx.QueryRowContext(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables
+			WHERE relname = 'conversations'`).Scan(&updated, &inPlace)
+		if err != nil {
+			return err
+		}
+		if updated != 1 || inPlace != 1 {
+			t.Errorf("recording a thread updated %d conversations, %d of them heap-only; want 1 and 1", updated, inPlace)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTx(t, db, func(tx bridge.Tx) error {
+		got, err := tx.ConversationByThread(ctx, conv.ChatPlatform, conv.ChatChannel, "T1")
+		if err == nil {
+			mustEqual(t, "conversation of the recorded thread", got.ID, conv.ID)
+		}
+		return err
+	})
+}
+
+// testLookupsPlannedThroughIndexes: in a new database, whose statistics are
+// young, the lookups of every intake batch and every claimed batch still go
+// through the indexes rather than scanning whole tables (which made each
+// batch slower as the tables grew).
+func testLookupsPlannedThroughIndexes(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	const rows, asked = 5000, 16
+	err := db.RawTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO customers (x_user_id, handle)
+			SELECT 'u' || g, 'h' || g FROM generate_series(1, $1) g`, rows); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO conversations (kind, account, x_key, customer_id, status)
+			SELECT 'dm', '1000', 'dm-' || id, id, 'open' FROM customers`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []any
+	for i := range asked {
+		ids = append(ids, int64(1+i*rows/asked))
+	}
+	accounts, kinds, keys, customers := make([]string, asked), make([]string, asked), make([]string, asked), make([]int64, asked)
+	for i := range asked {
+		accounts[i], kinds[i], keys[i], customers[i] = "1000", "dm", "dm-new", int64(1+i*rows/asked)
+	}
+	for _, tc := range []struct {
+		name string
+		q    string
+		args []any
+	}{
+		{"latest conversations of an intake batch", sqlstore.LatestConversationsPostgres,
+			[]any{pq.Array(accounts), pq.Array(kinds), pq.Array(keys), pq.Array(customers)}},
+		{"snapshot of a claimed batch", sqlstore.SnapshotConversationsPostgres(asked), ids},
+	} {
+		err := db.RawTx(ctx, func(tx *sqlx.Tx) error {
+			var plan []string
+			if err := tx.SelectContext(ctx, &plan, "EXPLAIN "+tx.Rebind(tc.q), tc.args...); err != nil {
+				return err
+			}
+			if p := strings.Join(plan, "\n"); strings.Contains(p, "Seq Scan") {
+				t.Errorf("%s scans a whole table:\n%s", tc.name, p)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
 	}
 }

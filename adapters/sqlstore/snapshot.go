@@ -10,12 +10,22 @@ import (
 	"github.com/xbridge/xbridge/bridge"
 )
 
-// conversationsWithCustomers reads the conversations asked for with every
-// other conversation of their customers, which their cards list, and each
-// row's customer.
-var conversationsWithCustomers = `SELECT ` + qualified(conversationColumns, "c") + `, ` + qualified(customerColumns, "u") + `
+// conversationsWithCustomers reads, per dialect, the conversations asked
+// for (%s: their ids) with every other conversation of their customers,
+// which their cards list, and each row's customer. On Postgres it is
+// written so that the plan goes through the indexes even while the
+// tables' statistics are young, as they are in a new database, when
+// Postgres would rather join by scanning a whole table: the customers come
+// as an array (= ANY), and each row's customer is looked up on its own
+// (LATERAL ... LIMIT 1).
+var conversationsWithCustomers = map[string]string{
+	"postgres": `SELECT ` + qualified(conversationColumns, "c") + `, ` + qualified(customerColumns, "u") + `
+FROM conversations c CROSS JOIN LATERAL (SELECT * FROM customers WHERE id = c.customer_id LIMIT 1) u
+WHERE c.customer_id = ANY (ARRAY(SELECT customer_id FROM conversations WHERE id IN (%s))) ORDER BY c.id DESC`,
+	"sqlite": `SELECT ` + qualified(conversationColumns, "c") + `, ` + qualified(customerColumns, "u") + `
 FROM conversations c JOIN customers u ON u.id = c.customer_id
-WHERE c.customer_id IN (SELECT customer_id FROM conversations WHERE id IN (%s)) ORDER BY c.id DESC`
+WHERE c.customer_id IN (SELECT customer_id FROM conversations WHERE id IN (%s)) ORDER BY c.id DESC`,
+}
 
 // Snapshot loads conversations, their customers, and messages by id, and
 // what the conversations' cards show, outside any transaction: the
@@ -78,7 +88,8 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 // snapshotConversations reads the conversations ids name, their
 // customers' other conversations and, row by row, their customers.
 func (db *DB) snapshotConversations(ctx context.Context, ids []any) ([]*bridge.Conversation, []*bridge.Customer, error) {
-	rows, err := queryQ(ctx, db.pool(), fmt.Sprintf(conversationsWithCustomers, marks(len(ids))), ids...)
+	q := fmt.Sprintf(conversationsWithCustomers[db.dialect.name()], marks(len(ids)))
+	rows, err := queryQ(ctx, db.pool(), q, ids...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("snapshot conversations: %w", err)
 	}

@@ -510,6 +510,33 @@ func testTargetedUpdates(t *testing.T, db *sqlstore.DB) {
 		}
 		return nil
 	})
+
+	// Each thread recorded finds its conversation; a thread refused (the
+	// late duplicate card's) finds none, nor does one a conversation moved
+	// away from.
+	inTx(t, db, func(tx bridge.Tx) error {
+		c, err := tx.Conversation(ctx, convs[2].ID)
+		if err != nil {
+			return err
+		}
+		c.ChatThreadID = "T7"
+		return tx.UpdateConversation(ctx, c)
+	})
+	inTx(t, db, func(tx bridge.Tx) error {
+		for thread, want := range map[string]int64{"T0": convs[0].ID, "T1": convs[1].ID, "T3": other.ID, "T7": convs[2].ID,
+			"T9": 0, "T4": 0, "T8": 0, "T2": 0} {
+			c, err := tx.ConversationByThread(ctx, convs[0].ChatPlatform, convs[0].ChatChannel, thread)
+			switch {
+			case want == 0:
+				wantCode(t, err, bridge.ENOTFOUND)
+			case err != nil:
+				return err
+			default:
+				mustEqual(t, "conversation of thread "+thread, c.ID, want)
+			}
+		}
+		return nil
+	})
 }
 
 // testLockConversations: a transaction that locks conversations another

@@ -59,21 +59,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	conc := fs.Int("concurrency", 32, "concurrent webhook senders in the throughput phases")
 	rate := fs.Float64("rate", 1000, "events per second in the latency phase")
 	workers := fs.Int("workers", 256, "dispatcher workers (each is one concurrent delivery)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the unpaced xbridge phase to this file")
 	firstTier := fs.Bool("first-tier", false, "also acknowledge each new conversation (an extra DM and notice per event)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
 	}
 	dsn, cleanup, err := benchDatabase(ctx, *db, getenv)
 	if err != nil {
@@ -132,7 +121,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	fmt.Fprintf(stdout, "floor (1 insert + 1 post per event):  %8.0f events/s\n", floorEPS)
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	eps, unpaced, err := benchPhase(ctx, client, url, payloads[1], done, 1, *conc, 0)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return err
 	}
