@@ -3,6 +3,7 @@ package bridge
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -59,6 +60,14 @@ type Dispatcher struct {
 	wake     chan struct{}
 	threads  group[*threadCall] // cards' threads recorded at once
 
+	// While Run delivers: items claimed (or reserved for a handoff) and
+	// not yet recorded, a signal that a recorded batch freed slots, and
+	// items handed over already claimed (see Reserve).
+	running  atomic.Bool
+	busy     atomic.Int64
+	freed    chan struct{}
+	handoffs chan []*OutboxItem
+
 	readSyncMu  sync.Mutex
 	readSyncErr string
 }
@@ -73,6 +82,8 @@ type DeliveryObserver interface {
 func (d *Dispatcher) init() {
 	d.wakeOnce.Do(func() {
 		d.wake = make(chan struct{}, 1)
+		d.freed = make(chan struct{}, 1)
+		d.handoffs = make(chan []*OutboxItem, 64)
 		if d.Workers <= 0 {
 			d.Workers = 8
 		}
@@ -115,24 +126,84 @@ func (d *Dispatcher) Wake() {
 	}
 }
 
+// Reserve sets aside up to n of the workers of a running dispatcher for
+// items the caller is about to enqueue already claimed (Claim) and hand
+// over once committed (Handoff): new work that goes out at once, sparing
+// the claim's statement and its wait. It returns how many it set aside —
+// none while Run is not delivering, or every worker is busy; the caller
+// then enqueues items as usual, for a claim.
+func (d *Dispatcher) Reserve(n int) int {
+	d.init()
+	if n <= 0 || !d.running.Load() {
+		return 0
+	}
+	for {
+		busy := d.busy.Load()
+		k := min(int64(n), int64(d.Workers)-busy)
+		if k <= 0 {
+			return 0
+		}
+		if d.busy.CompareAndSwap(busy, busy+k) {
+			return int(k)
+		}
+	}
+}
+
+// Claim marks it claimed by this dispatcher as of now, as ClaimOutbox
+// would: the caller enqueues it so, with the state change that causes it,
+// and hands it over with Handoff once that commits. Should the handoff
+// never arrive (the process stops first), the lease runs out and the item
+// is claimed again like any other (see Recover).
+func (d *Dispatcher) Claim(it *OutboxItem, now time.Time) {
+	d.init()
+	it.State, it.Attempts, it.LeaseUntil, it.UpdatedAt = OutboxInflight, it.Attempts+1, now.Add(d.Lease), now
+}
+
+// Handoff delivers items enqueued claimed (see Claim) and committed, in the
+// slots reserved for them, and gives back the reserved slots left over.
+func (d *Dispatcher) Handoff(items []*OutboxItem, reserved int) {
+	d.init()
+	if unused := reserved - len(items); unused > 0 {
+		d.busy.Add(-int64(unused))
+		select {
+		case d.freed <- struct{}{}:
+		default:
+		}
+	}
+	if len(items) > 0 {
+		// The channel holds more batches than the intake writes at once;
+		// should Run have stopped, the items' leases bring them back.
+		select {
+		case d.handoffs <- items:
+		default:
+			d.busy.Add(-int64(len(items)))
+			d.Logger.Warn("outbox handoff dropped; the items go out once their lease ends", "items", len(items))
+		}
+	}
+}
+
 // Run delivers until ctx is cancelled, then waits for deliveries in flight
 // to finish and be recorded, and returns.
 //
-// Claimed items are delivered concurrently; their outcomes are recorded by
-// one recorder that commits whatever outcomes are ready in one transaction,
-// so a busy dispatcher pays for one commit per batch, not per item.
+// Claimed items — and items handed over already claimed (see Reserve) —
+// are delivered concurrently; their outcomes are recorded by one recorder
+// that commits whatever outcomes are ready in one transaction, so a busy
+// dispatcher pays for one commit per batch, not per item.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.init()
+	if !d.running.CompareAndSwap(false, true) {
+		return errors.New("dispatcher: Run is running already")
+	}
+	defer d.running.Store(false)
 	// Deliveries in flight finish even when ctx ends: their outcome must
 	// be recorded so nothing is sent twice.
 	work := context.WithoutCancel(ctx)
 	outcomes := make(chan outcome, d.Workers)
-	var busy atomic.Int64           // items claimed and not yet recorded
-	freed := make(chan struct{}, 1) // a recorded batch freed slots
+	busy, freed := &d.busy, d.freed
 	recorded := make(chan struct{})
 	go func() {
 		defer close(recorded)
-		d.recordLoop(work, outcomes, &busy, freed)
+		d.recordLoop(work, outcomes, busy, freed)
 	}()
 	defer func() {
 		close(outcomes)
@@ -140,10 +211,31 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	deliver := func(items []*OutboxItem) {
+		snap := d.snapshot(work, items)
+		for _, it := range items {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				outcomes <- d.attempt(work, it, snap)
+			}()
+		}
+	}
 	nextRecover, nextPrune := time.Time{}, time.Time{}
 	for {
 		if ctx.Err() != nil {
-			// Wait for deliveries in flight to hand over their outcomes.
+			// No more handoffs; deliver those that came, then wait for
+			// deliveries in flight to hand over their outcomes.
+			d.running.Store(false)
+			for {
+				select {
+				case items := <-d.handoffs:
+					deliver(items)
+					continue
+				default:
+				}
+				break
+			}
 			wg.Wait()
 			return nil
 		}
@@ -172,14 +264,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		if len(items) > 0 {
 			busy.Add(int64(len(items)))
-			snap := d.snapshot(work, items)
-			for _, it := range items {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					outcomes <- d.attempt(work, it, snap)
-				}()
-			}
+			deliver(items)
 			if len(items) == free {
 				continue // more may be due
 			}
@@ -206,6 +291,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		case <-d.wake:
 		case <-slots:
+		case items := <-d.handoffs:
+			deliver(items)
 		case <-d.Clock.After(wait):
 		}
 	}

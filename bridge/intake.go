@@ -2,7 +2,72 @@ package bridge
 
 import (
 	"context"
+	"time"
 )
+
+// Handoffer takes outbox items to a dispatcher of this process claimed as
+// they are written, sparing them a claim (see Dispatcher.Reserve).
+type Handoffer interface {
+	// Reserve sets aside up to n workers and says how many it did.
+	Reserve(n int) int
+	// Claim marks an item, about to be enqueued, claimed as of now.
+	Claim(it *OutboxItem, now time.Time)
+	// Handoff delivers the items claimed and committed, and gives back
+	// the reserved workers they leave over.
+	Handoff(items []*OutboxItem, reserved int)
+}
+
+// claims are the workers a transaction set aside for the items it writes
+// claimed, and those items. A nil *claims claims nothing.
+type claims struct {
+	to       Handoffer
+	reserved int
+	taken    []*OutboxItem
+}
+
+// reserve sets aside up to n workers of s.Handoff; nil when none are.
+func (s *Service) reserve(n int) *claims {
+	if s.Handoff == nil {
+		return nil
+	}
+	if k := s.Handoff.Reserve(n); k > 0 {
+		return &claims{to: s.Handoff, reserved: k}
+	}
+	return nil
+}
+
+// take claims it when a reserved worker is left for it.
+func (c *claims) take(it *OutboxItem, now time.Time) {
+	if c == nil || len(c.taken) == c.reserved {
+		return
+	}
+	c.to.Claim(it, now)
+	c.taken = append(c.taken, it)
+}
+
+// restart forgets what a transaction that is run again took.
+func (c *claims) restart() {
+	if c != nil {
+		c.taken = c.taken[:0]
+	}
+}
+
+// handOver delivers the items taken, once their transaction committed
+// (committed false gives every worker back).
+func (c *claims) handOver(committed bool) {
+	if c == nil {
+		return
+	}
+	var items []*OutboxItem
+	if committed {
+		for _, it := range c.taken {
+			if it.ID != 0 { // 0: its key was taken, it was not written
+				items = append(items, it)
+			}
+		}
+	}
+	c.to.Handoff(items, c.reserved)
+}
 
 // inboundCall is one event waiting to be written with others (see group).
 type inboundCall struct {
@@ -19,7 +84,9 @@ func (s *Service) writeInbound(ctx context.Context, batch []*inboundCall) {
 	// away must not fail the others.
 	ctx = context.WithoutCancel(ctx)
 	if len(batch) > 1 {
+		cl := s.reserve(len(batch))
 		err := s.Store.InTx(ctx, func(tx Tx) error {
+			cl.restart()
 			// On a failure the events are written again one by one,
 			// without write-behind.
 			tx.WriteBehind()
@@ -28,12 +95,13 @@ func (s *Service) writeInbound(ctx context.Context, batch []*inboundCall) {
 				return err
 			}
 			for i, c := range batch {
-				if c.out, err = s.inbound(ctx, tx, c.ev, pre[i]); err != nil {
+				if c.out, err = s.inbound(ctx, tx, c.ev, pre[i], cl); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
+		cl.handOver(err == nil)
 		if err == nil {
 			if s.Wake != nil {
 				s.Wake()
@@ -45,11 +113,14 @@ func (s *Service) writeInbound(ctx context.Context, batch []*inboundCall) {
 		}
 	}
 	for _, c := range batch {
+		cl := s.reserve(1)
 		c.err = s.inTx(ctx, func(tx Tx) error {
+			cl.restart()
 			var err error
-			c.out, err = s.inbound(ctx, tx, c.ev, nil)
+			c.out, err = s.inbound(ctx, tx, c.ev, nil, cl)
 			return err
 		})
+		cl.handOver(c.err == nil)
 	}
 }
 

@@ -54,6 +54,9 @@ type Service struct {
 
 	// Wake, when set, is called after a commit that enqueued work.
 	Wake func()
+	// Handoff, when set, takes the cards of new conversations straight to
+	// the dispatcher of this process, claimed as they are written.
+	Handoff Handoffer
 	// Observe, when set, counts events.
 	Observe Observer
 
@@ -128,7 +131,7 @@ func (s *Service) HandleInbound(ctx context.Context, ev InboundMessage) (Outcome
 
 // inbound records one inbound event in tx. pre holds what the batch
 // already did for it (nil when it is written on its own).
-func (s *Service) inbound(ctx context.Context, tx Tx, ev InboundMessage, pre *prepared) (Outcome, error) {
+func (s *Service) inbound(ctx context.Context, tx Tx, ev InboundMessage, pre *prepared, cl *claims) (Outcome, error) {
 	if ev.Sender.ID == ev.Account {
 		return s.ownEcho(ctx, tx, ev)
 	}
@@ -142,10 +145,10 @@ func (s *Service) inbound(ctx context.Context, tx Tx, ev InboundMessage, pre *pr
 	if !fresh {
 		return OutcomeDuplicate, nil
 	}
-	return OutcomeStored, s.recordInbound(ctx, tx, ev, pre)
+	return OutcomeStored, s.recordInbound(ctx, tx, ev, pre, cl)
 }
 
-func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage, pre *prepared) error {
+func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage, pre *prepared, cl *claims) error {
 	now := s.now()
 	var cust Customer
 	if pre != nil {
@@ -200,8 +203,11 @@ func (s *Service) recordInbound(ctx context.Context, tx Tx, ev InboundMessage, p
 	}
 	if opened == openedNew {
 		// The card comes first in the thread — it makes the thread — and
-		// brings the message that opened the conversation with it.
-		if err := tx.Enqueue(ctx, s.chatItem(conv, EffectCard, "card", msg.ID, Payload{})); err != nil {
+		// brings the message that opened the conversation with it. It goes
+		// out as soon as this commits when a worker is set aside for it.
+		card := s.chatItem(conv, EffectCard, "card", msg.ID, Payload{})
+		cl.take(card, now)
+		if err := tx.Enqueue(ctx, card); err != nil {
 			return err
 		}
 	}

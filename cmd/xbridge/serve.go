@@ -175,7 +175,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			}
 			return ""
 		},
-		Wake: m.Dispatcher.Wake, Observe: m.Metrics,
+		Wake: m.Dispatcher.Wake, Handoff: m.Dispatcher, Observe: m.Metrics,
 	}
 	exec := commands.Service{Bridge: m.Service}
 	if m.Slack != nil {
