@@ -345,6 +345,20 @@ const updateConversation = `UPDATE conversations SET kind = ?, account = ?, x_ke
 	csat_score = ?, csat_at = ?, typing_at = ?, created_at = ?, updated_at = ?, closed_at = ?
 WHERE id = ?`
 
+// addThreadPostgres adds the thread of each conversation row u returned
+// to chat_threads: on Postgres the statements that write a thread keep
+// chat_threads in step themselves (SQLite has triggers; see migration
+// 0008).
+const addThreadPostgres = `INSERT INTO chat_threads (chat_platform, chat_channel, chat_thread_id, conversation_id)
+SELECT chat_platform, chat_channel, chat_thread_id, id FROM u WHERE chat_thread_id <> '' ON CONFLICT DO NOTHING`
+
+// updateConversationPostgres is updateConversation keeping chat_threads in
+// step; it returns how many conversations it updated.
+const updateConversationPostgres = `WITH u AS (` + updateConversation + `
+RETURNING id, chat_platform, chat_channel, chat_thread_id),
+t AS (` + addThreadPostgres + `)
+SELECT count(*) FROM u`
+
 // UpdateConversation writes c back. Reopening a conversation while another
 // is active for its key is ECONFLICT (and on Postgres aborts the
 // transaction).
@@ -353,13 +367,23 @@ func (t *tx) UpdateConversation(ctx context.Context, c *bridge.Conversation) err
 	if t.behind != nil {
 		on = t.behind.raw // the rows waiting do not matter to it
 	}
-	res, err := execQ(ctx, on, updateConversation,
-		c.Kind, c.Account, c.XKey, c.CustomerID, c.Status, c.Priority,
+	args := []any{c.Kind, c.Account, c.XKey, c.CustomerID, c.Status, c.Priority,
 		c.ReplyToID, c.ChatPlatform, c.ChatChannel, c.ChatThreadID, c.PreviousID,
 		c.AssigneeID, c.AssigneeName, strings.Join(c.Tags, " "), c.EscalationID, c.ClosedByName, c.CloseReason,
 		c.Language, c.Automation, micros(c.AckedAt), c.PriorityHint, micros(c.CSATAskedAt), c.CSATScore,
 		micros(c.CSATAt), micros(c.TypingAt),
-		micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt), c.ID)
+		micros(c.CreatedAt), micros(c.UpdatedAt), micros(c.ClosedAt), c.ID}
+	if t.db.dialect.name() == "postgres" {
+		var n int64
+		if err := queryRowQ(ctx, on, updateConversationPostgres, args...).Scan(&n); err != nil {
+			return t.db.wrap(err, fmt.Sprintf("update conversation %d", c.ID))
+		}
+		if n == 0 {
+			return bridge.Errorf(bridge.ENOTFOUND, "conversation %d not found", c.ID)
+		}
+		return nil
+	}
+	res, err := execQ(ctx, on, updateConversation, args...)
 	return t.db.updated(res, err, "conversation", c.ID)
 }
 
@@ -369,9 +393,11 @@ const setThread = `UPDATE conversations SET chat_thread_id = ? WHERE id = ? AND 
 // conversations in id order first, as every transaction does, so that a
 // statement committing on its own cannot deadlock with them.
 const setThreadsPostgres = `WITH v AS (SELECT * FROM unnest(?::bigint[], ?::text[]) AS v (id, thread)),
-l AS (SELECT c.id FROM conversations c JOIN v ON c.id = v.id WHERE c.chat_thread_id = '' ORDER BY c.id FOR UPDATE OF c)
-UPDATE conversations c SET chat_thread_id = v.thread FROM v JOIN l ON l.id = v.id
-WHERE c.id = v.id AND c.chat_thread_id = ''`
+l AS (SELECT c.id FROM conversations c JOIN v ON c.id = v.id WHERE c.chat_thread_id = '' ORDER BY c.id FOR UPDATE OF c),
+u AS (UPDATE conversations c SET chat_thread_id = v.thread FROM v JOIN l ON l.id = v.id
+	WHERE c.id = v.id AND c.chat_thread_id = ''
+	RETURNING c.id, c.chat_platform, c.chat_channel, c.chat_thread_id)
+` + addThreadPostgres
 
 // SetThreads records the chat threads of conversations whose cards were
 // just posted; a conversation that already has a thread keeps it.

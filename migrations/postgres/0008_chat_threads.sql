@@ -3,10 +3,11 @@
 -- rather than an index on conversations: recording a new card's thread
 -- then changes no indexed column of conversations, so Postgres writes it
 -- as a heap-only update (fillfactor leaves room on each page) instead of
--- a new entry in each of its indexes. Triggers keep chat_threads in step
--- with every write of a conversation's thread; a lookup joins back to
--- conversations, so an entry left behind by a thread that changed finds
--- nothing.
+-- a new entry in each of its indexes. The statements that write a thread
+-- (recording a card's thread, updating a conversation) add its entry too,
+-- and a trigger does for a conversation created with one; a lookup joins
+-- back to conversations, so an entry left behind by a thread that changed
+-- finds nothing.
 CREATE TABLE chat_threads (
     chat_platform   TEXT   NOT NULL,
     chat_channel    TEXT   NOT NULL,
@@ -26,10 +27,6 @@ BEGIN
 END $$;
 CREATE TRIGGER conversations_thread_insert AFTER INSERT ON conversations
     FOR EACH ROW WHEN (NEW.chat_thread_id <> '') EXECUTE FUNCTION record_chat_thread();
-CREATE TRIGGER conversations_thread_update AFTER UPDATE OF chat_platform, chat_channel, chat_thread_id ON conversations
-    FOR EACH ROW WHEN (NEW.chat_thread_id <> '' AND (OLD.chat_platform, OLD.chat_channel, OLD.chat_thread_id)
-        IS DISTINCT FROM (NEW.chat_platform, NEW.chat_channel, NEW.chat_thread_id))
-    EXECUTE FUNCTION record_chat_thread();
 DROP INDEX conversations_thread;
 
 -- The newest conversation of a key is found through conversations_customer
@@ -42,7 +39,6 @@ ALTER TABLE conversations SET (fillfactor = 70);
 ALTER TABLE conversations RESET (fillfactor);
 CREATE INDEX conversations_key ON conversations (account, kind, x_key, customer_id, id);
 CREATE INDEX conversations_thread ON conversations (chat_platform, chat_channel, chat_thread_id);
-DROP TRIGGER conversations_thread_update ON conversations;
 DROP TRIGGER conversations_thread_insert ON conversations;
 DROP FUNCTION record_chat_thread();
 DROP TABLE chat_threads;
