@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -41,6 +42,33 @@ type benchReport struct {
 	UnpacedP99ms      float64 `json:"unpaced_p99_ms"`
 	Concurrency       int     `json:"concurrency"`
 	DispatcherWorkers int     `json:"dispatcher_workers"`
+	// What this process (bridge, simulators and senders; not the
+	// database) spent per event in the floor and the unpaced phase: CPU
+	// time, and heap allocations. Steadier than throughput on a noisy
+	// machine.
+	FloorCPUms  float64 `json:"floor_cpu_ms_per_event"`
+	CPUms       float64 `json:"cpu_ms_per_event"`
+	FloorAllocs float64 `json:"floor_allocs_per_event"`
+	Allocs      float64 `json:"allocs_per_event"`
+}
+
+// resources are what the process had used by some moment.
+type resources struct {
+	cpu    time.Duration
+	allocs uint64
+}
+
+func usedSoFar() resources {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}}
+	metrics.Read(s)
+	return resources{cpu: processCPU(), allocs: s[0].Value.Uint64()}
+}
+
+// perEvent is the CPU (ms) and allocations per event between u and now.
+func (u resources) perEvent(events int) (cpuMs, allocs float64) {
+	now := usedSoFar()
+	return round2(float64(now.cpu-u.cpu) / float64(time.Millisecond) / float64(events)),
+		round1(float64(now.allocs-u.allocs) / float64(events))
 }
 
 // runBench implements `xbridge bench inbound`.
@@ -60,6 +88,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	rate := fs.Float64("rate", 1000, "events per second in the latency phase")
 	workers := fs.Int("workers", 256, "dispatcher workers (each is one concurrent delivery)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the unpaced xbridge phase to this file")
+	memProfile := fs.String("memprofile", "", "write allocation profiles before (FILE.base) and after the unpaced xbridge phase (compare with pprof -diff_base)")
 	firstTier := fs.Bool("first-tier", false, "also acknowledge each new conversation (an extra DM and notice per event)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
@@ -115,10 +144,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 
 	fmt.Fprintf(stdout, "bench inbound: %d events per phase, db %s\n", *events, *db)
 	// Floor: one insert and one post per event, nothing else.
+	before := usedSoFar()
 	floorEPS, err := benchFloor(ctx, m.Store, s, payloads[0], *conc)
 	if err != nil {
 		return err
 	}
+	floorCPU, floorAllocs := before.perEvent(len(payloads[0]))
 	fmt.Fprintf(stdout, "floor (1 insert + 1 post per event):  %8.0f events/s\n", floorEPS)
 
 	if *cpuProfile != "" {
@@ -131,12 +162,24 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return err
 		}
 	}
+	if *memProfile != "" {
+		if err := writeAllocs(*memProfile + ".base"); err != nil {
+			return err
+		}
+	}
+	before = usedSoFar()
 	eps, unpaced, err := benchPhase(ctx, client, url, payloads[1], done, 1, *conc, 0)
+	cpu, allocs := before.perEvent(len(payloads[1]))
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
 	if err != nil {
 		return err
+	}
+	if *memProfile != "" {
+		if err := writeAllocs(*memProfile); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "xbridge, as fast as it goes:          %8.0f events/s  p50 %.1f ms  p99 %.1f ms\n", eps, pct(unpaced, 50), pct(unpaced, 99))
 	pacedRate := *rate
@@ -152,10 +195,24 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		DB: *db, Events: *events, EventsPerSec: round1(eps), P50ms: round1(pct(paced, 50)), P99ms: round1(pct(paced, 99)),
 		PacedRate: pacedRate, FloorEventsPerSec: round1(floorEPS), Ratio: round2(floorEPS / eps),
 		UnpacedP99ms: round1(pct(unpaced, 99)), Concurrency: *conc, DispatcherWorkers: *workers,
+		FloorCPUms: floorCPU, CPUms: cpu, FloorAllocs: floorAllocs, Allocs: allocs,
 	}
 	b, _ := json.Marshal(rep)
 	fmt.Fprintln(stdout, string(b))
 	return nil
+}
+
+// writeAllocs writes the allocations made so far (pprof's "allocs").
+func writeAllocs(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // benchDatabase returns the DSN to bench on and how to clean it up.
