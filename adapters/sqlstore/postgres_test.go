@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,14 @@ func runPostgresSuite(t *testing.T, open func(t *testing.T) *sqlstore.DB) {
 	t.Run("LookupsPlannedThroughIndexes", func(t *testing.T) {
 		t.Parallel()
 		testLookupsPlannedThroughIndexes(t, migrated(t, open))
+	})
+	t.Run("YoungTablesAnalyzed", func(t *testing.T) {
+		t.Parallel()
+		testYoungTablesAnalyzed(t, migrated(t, open))
+	})
+	t.Run("PlannerSettings", func(t *testing.T) {
+		t.Parallel()
+		testPlannerSettings(t, os.Getenv("XBRIDGE_TEST_POSTGRES"))
 	})
 }
 
@@ -313,6 +322,75 @@ func testLookupsPlannedThroughIndexes(t *testing.T, db *sqlstore.DB) {
 		})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+// testPlannerSettings: sessions price index probes as memory reads
+// (random_page_cost 1.1) unless the DSN says otherwise.
+func testPlannerSettings(t *testing.T, base string) {
+	for dsnParam, want := range map[string]string{"": "1.1", "random_page_cost=4": "4"} {
+		dsn, drop, err := sqlstore.ScratchPostgres(t.Context(), base, "xbridge_settings")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := drop(); err != nil {
+				t.Errorf("drop scratch database: %v", err)
+			}
+		})
+		if dsnParam != "" {
+			sep := "?"
+			if strings.Contains(dsn, "?") {
+				sep = "&"
+			}
+			dsn += sep + dsnParam
+		}
+		db, err := sqlstore.Open(t.Context(), dsn, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		err = db.RawTx(t.Context(), func(tx *sqlx.Tx) error {
+			return tx.QueryRowContext(t.Context(), "SHOW random_page_cost").Scan(&got)
+		})
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("DSN with %q: random_page_cost = %s, want %s", dsnParam, got, want)
+		}
+	}
+}
+
+// testYoungTablesAnalyzed: a table that fills up in a new database gets
+// statistics within seconds, not autovacuum's minute, so that statements
+// are planned for its size.
+func testYoungTablesAnalyzed(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	err := db.RawTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO customers (x_user_id, handle)
+			SELECT 'u' || g, 'h' || g FROM generate_series(1, 2000) g`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var analyzed bool
+		err := db.RawTx(ctx, func(tx *sqlx.Tx) error {
+			return tx.QueryRowContext(ctx, `SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables
+				WHERE relname = 'customers'`).Scan(&analyzed)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if analyzed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("customers, 2,000 rows new, was not analyzed within 15 s")
 		}
 	}
 }
