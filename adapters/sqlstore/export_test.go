@@ -28,3 +28,6 @@ const LatestConversationsPostgres = latestConversationsPostgres
 func SnapshotConversationsPostgres(n int) string {
 	return fmt.Sprintf(conversationsWithCustomers["postgres"], marks(n))
 }
+
+// SnapshotTargetsPostgres is the statement Snapshot reads SLA targets with.
+var SnapshotTargetsPostgres = snapshotTargetsPostgres

@@ -286,8 +286,12 @@ func testLookupsPlannedThroughIndexes(t *testing.T, db *sqlstore.DB) {
 			SELECT 'u' || g, 'h' || g FROM generate_series(1, $1) g`, rows); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO conversations (kind, account, x_key, customer_id, status)
-			SELECT 'dm', '1000', 'dm-' || id, id, 'open' FROM customers`)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (kind, account, x_key, customer_id, status)
+			SELECT 'dm', '1000', 'dm-' || id, id, 'open' FROM customers`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO sla_targets (conversation_id, metric, cycle, state)
+			SELECT id, m, 1, 'running' FROM conversations, unnest(ARRAY['first_response', 'resolution']) m`)
 		return err
 	})
 	if err != nil {
@@ -309,6 +313,7 @@ func testLookupsPlannedThroughIndexes(t *testing.T, db *sqlstore.DB) {
 		{"latest conversations of an intake batch", sqlstore.LatestConversationsPostgres,
 			[]any{pq.Array(accounts), pq.Array(kinds), pq.Array(keys), pq.Array(customers)}},
 		{"snapshot of a claimed batch", sqlstore.SnapshotConversationsPostgres(asked), ids},
+		{"SLA targets of a claimed batch", sqlstore.SnapshotTargetsPostgres, []any{pq.Array(customers)}},
 	} {
 		err := db.RawTx(ctx, func(tx *sqlx.Tx) error {
 			var plan []string

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/lib/pq"
+
 	"github.com/xbridge/xbridge/bridge"
 )
 
@@ -26,6 +28,15 @@ WHERE c.customer_id = ANY (ARRAY(SELECT customer_id FROM conversations WHERE id 
 FROM conversations c JOIN customers u ON u.id = c.customer_id
 WHERE c.customer_id IN (SELECT customer_id FROM conversations WHERE id IN (%s)) ORDER BY c.id DESC`,
 }
+
+// snapshotTargetsPostgres reads the SLA targets of the conversations in
+// an array, each conversation's through sla_targets_cycle on its own: an
+// IN list on conversation_id, estimated from young statistics, may be
+// answered by scanning the whole table.
+var snapshotTargetsPostgres = `SELECT ` + qualified(targetColumns, "t") + `
+FROM (SELECT DISTINCT id FROM unnest(?::bigint[]) AS u (id)) k
+CROSS JOIN LATERAL (SELECT * FROM sla_targets WHERE conversation_id = k.id) t
+ORDER BY t.id`
 
 // Snapshot loads conversations, their customers, and messages by id, and
 // what the conversations' cards show, outside any transaction: the
@@ -53,7 +64,11 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 	if len(ids) > 0 {
 		wg.Go(func() { related, owners, errs[0] = db.snapshotConversations(ctx, ids) })
 		wg.Go(func() {
-			targets, errs[1] = queryTargets(ctx, db.pool(), `SELECT `+targetColumns+` FROM sla_targets WHERE conversation_id IN (`+marks(len(ids))+`) ORDER BY id`, ids...)
+			q, args := `SELECT `+targetColumns+` FROM sla_targets WHERE conversation_id IN (`+marks(len(ids))+`) ORDER BY id`, ids
+			if db.dialect.name() == "postgres" {
+				q, args = snapshotTargetsPostgres, []any{pq.Array(ids)}
+			}
+			targets, errs[1] = queryTargets(ctx, db.pool(), q, args...)
 			if errs[1] != nil {
 				errs[1] = fmt.Errorf("snapshot SLA targets: %w", errs[1])
 			}
