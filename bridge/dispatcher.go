@@ -393,18 +393,29 @@ func (d *Dispatcher) attempt(ctx context.Context, it *OutboxItem, snap *Snapshot
 // that held back the next of its SeqKey, or an outcome recorded the long
 // way (which may enqueue more).
 func (d *Dispatcher) record(ctx context.Context, batch []outcome) (more bool) {
-	// Each transaction first locks the conversations of its items — the
+	// Each transaction first locks the conversations it writes — the
 	// order every transaction takes its locks in: conversations (in id
 	// order, so concurrent recorders cannot deadlock), then outbox items
-	// and messages.
+	// and messages. Most plain outcomes write none: each writes back its
+	// own item, guarded by the state and attempts it was claimed with, and
+	// the chat id of the message it posted.
 	slices.SortFunc(batch, func(a, b outcome) int { return cmp.Compare(a.it.ConversationID, b.it.ConversationID) })
 	var recorded []outcome
 	var stale map[int64]bool // items someone else (an echo, a recovery) recorded first
 	recordTx := func(tx Tx, part []outcome) error {
 		stale, more = map[int64]bool{}, false
+		var plain, rest []outcome
 		ids := make([]int64, 0, len(part))
 		for _, o := range part {
-			if len(ids) == 0 || ids[len(ids)-1] != o.it.ConversationID {
+			if isPlain(o) {
+				plain = append(plain, o)
+			} else {
+				rest = append(rest, o)
+			}
+			// A card whose thread is still to be recorded writes its
+			// conversation too.
+			locks := !isPlain(o) || (o.it.Effect == EffectCard && o.paced == 0 && !o.follow.threadRecorded)
+			if locks && (len(ids) == 0 || ids[len(ids)-1] != o.it.ConversationID) {
 				ids = append(ids, o.it.ConversationID)
 			}
 		}
@@ -413,14 +424,6 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) (more bool) {
 		}
 		// Plain outcomes first, together: the threads and chat ids they
 		// record can only help the others.
-		var plain, rest []outcome
-		for _, o := range part {
-			if isPlain(o) {
-				plain = append(plain, o)
-			} else {
-				rest = append(rest, o)
-			}
-		}
 		next, err := d.applyPlain(ctx, tx, plain, stale)
 		if err != nil {
 			return err
@@ -509,10 +512,10 @@ func isPlain(o outcome) bool {
 }
 
 // applyPlain records plain outcomes (see isPlain) inside tx, which holds
-// the locks of their conversations: their items are written back first,
-// guarded, and only those still current record their threads and chat
-// ids; the others are added to stale. It reports whether an item done
-// held back the next of its SeqKey.
+// the locks of the conversations whose threads they record: their items
+// are written back first, guarded, and only those still current record
+// their threads and chat ids; the others are added to stale. It reports
+// whether an item done held back the next of its SeqKey.
 func (d *Dispatcher) applyPlain(ctx context.Context, tx Tx, plain []outcome, stale map[int64]bool) (next bool, err error) {
 	if len(plain) == 0 {
 		return false, nil
