@@ -222,6 +222,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 	}
 	nextRecover, nextPrune := time.Time{}, time.Time{}
+	handedOver := false // the loop woke for a handoff: nothing new to claim
 	for {
 		if ctx.Err() != nil {
 			// No more handoffs; deliver those that came, then wait for
@@ -256,7 +257,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		var items []*OutboxItem
 		free := d.Workers - int(busy.Load())
-		if free > 0 {
+		if free > 0 && !handedOver {
 			var err error
 			if items, err = d.Store.ClaimOutbox(work, now, d.Lease, free); err != nil {
 				d.Logger.Error("claim outbox", "err", err)
@@ -287,12 +288,14 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if free <= 0 {
 			slots = freed
 		}
+		handedOver = false
 		select {
 		case <-ctx.Done():
 		case <-d.wake:
 		case <-slots:
 		case items := <-d.handoffs:
 			deliver(items)
+			handedOver = true
 		case <-d.Clock.After(wait):
 		}
 	}

@@ -14,6 +14,7 @@ import (
 type claimCounting struct {
 	bridge.Store
 	mu      sync.Mutex
+	calls   int
 	claimed map[bridge.Effect]int
 }
 
@@ -21,10 +22,17 @@ func (s *claimCounting) ClaimOutbox(ctx context.Context, now time.Time, lease ti
 	items, err := s.Store.ClaimOutbox(ctx, now, lease, limit)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.calls++
 	for _, it := range items {
 		s.claimed[it.Effect]++
 	}
 	return items, err
+}
+
+func (s *claimCounting) claimCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
 }
 
 func (s *claimCounting) claims(e bridge.Effect) int {
@@ -85,11 +93,15 @@ func (h *harness) send(from, text string) {
 
 // A new conversation's card goes from the intake straight to the running
 // dispatcher, claimed as it is written: it is posted with its opening
-// message, and recorded, without ever passing through a claim.
+// message, and recorded, without ever passing through a claim — nor
+// waking the dispatcher to look for it.
 func TestNewConversationCardSkipsTheClaim(t *testing.T) {
 	t.Parallel()
 	h := setup(t)
 	store := running(t, h, h.disp)
+	until(t, "the dispatcher looked for work once", func() bool { return store.claimCalls() > 0 })
+	time.Sleep(20 * time.Millisecond) // and is waiting again
+	calls := store.claimCalls()
 	h.send("2401", "hello")
 	until(t, "the card is posted with its message", func() bool {
 		h.chat.mu.Lock()
@@ -111,6 +123,9 @@ func TestNewConversationCardSkipsTheClaim(t *testing.T) {
 	})
 	if n := store.claims(bridge.EffectCard); n != 0 {
 		t.Errorf("the card was claimed %d times; want it handed over", n)
+	}
+	if n := store.claimCalls() - calls; n != 0 {
+		t.Errorf("the dispatcher looked for work %d times; the intake handed it all over", n)
 	}
 }
 

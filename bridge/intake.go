@@ -53,10 +53,11 @@ func (c *claims) restart() {
 }
 
 // handOver delivers the items taken, once their transaction committed
-// (committed false gives every worker back).
-func (c *claims) handOver(committed bool) {
+// (committed false gives every worker back), and says how many it handed
+// over.
+func (c *claims) handOver(committed bool) int {
 	if c == nil {
-		return
+		return 0
 	}
 	var items []*OutboxItem
 	if committed {
@@ -67,6 +68,29 @@ func (c *claims) handOver(committed bool) {
 		}
 	}
 	c.to.Handoff(items, c.reserved)
+	return len(items)
+}
+
+// countingTx counts the outbox items a transaction enqueues or writes
+// back: the work it may have made due.
+type countingTx struct {
+	Tx
+	enqueued int
+}
+
+func (t *countingTx) Enqueue(ctx context.Context, items ...*OutboxItem) error {
+	t.enqueued += len(items)
+	return t.Tx.Enqueue(ctx, items...)
+}
+
+func (t *countingTx) UpdateOutbox(ctx context.Context, it *OutboxItem, fromState OutboxState, fromAttempts int) error {
+	t.enqueued++
+	return t.Tx.UpdateOutbox(ctx, it, fromState, fromAttempts)
+}
+
+func (t *countingTx) UpdateOutboxes(ctx context.Context, updates []OutboxUpdate) (map[int64]bool, bool, error) {
+	t.enqueued += len(updates)
+	return t.Tx.UpdateOutboxes(ctx, updates)
 }
 
 // inboundCall is one event waiting to be written with others (see group).
@@ -85,8 +109,11 @@ func (s *Service) writeInbound(ctx context.Context, batch []*inboundCall) {
 	ctx = context.WithoutCancel(ctx)
 	if len(batch) > 1 {
 		cl := s.reserve(len(batch))
-		err := s.Store.InTx(ctx, func(tx Tx) error {
+		var enqueued int
+		err := s.Store.InTx(ctx, func(stx Tx) error {
 			cl.restart()
+			tx := &countingTx{Tx: stx}
+			defer func() { enqueued = tx.enqueued }()
 			// On a failure the events are written again one by one,
 			// without write-behind.
 			tx.WriteBehind()
@@ -101,9 +128,11 @@ func (s *Service) writeInbound(ctx context.Context, batch []*inboundCall) {
 			}
 			return nil
 		})
-		cl.handOver(err == nil)
+		handed := cl.handOver(err == nil)
 		if err == nil {
-			if s.Wake != nil {
+			// Items handed over are the dispatcher's already: only others
+			// need it to look.
+			if s.Wake != nil && enqueued > handed {
 				s.Wake()
 			}
 			return
@@ -114,13 +143,18 @@ func (s *Service) writeInbound(ctx context.Context, batch []*inboundCall) {
 	}
 	for _, c := range batch {
 		cl := s.reserve(1)
-		c.err = s.inTx(ctx, func(tx Tx) error {
+		var enqueued int
+		c.err = s.retrying(ctx, func(stx Tx) error {
 			cl.restart()
+			tx := &countingTx{Tx: stx}
+			defer func() { enqueued = tx.enqueued }()
 			var err error
 			c.out, err = s.inbound(ctx, tx, c.ev, nil, cl)
 			return err
 		})
-		cl.handOver(c.err == nil)
+		if handed := cl.handOver(c.err == nil); c.err == nil && s.Wake != nil && enqueued > handed {
+			s.Wake()
+		}
 	}
 }
 

@@ -83,19 +83,25 @@ const (
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC() }
 
-// inTx runs fn in a transaction, retrying on ECONFLICT (two events racing
-// to create the same conversation, a deadlock the database broke), and
+// inTx runs fn in a transaction, retrying on ECONFLICT (see retrying), and
 // wakes the dispatcher after.
 func (s *Service) inTx(ctx context.Context, fn func(tx Tx) error) error {
+	err := s.retrying(ctx, fn)
+	if err == nil && s.Wake != nil {
+		s.Wake()
+	}
+	return err
+}
+
+// retrying runs fn in a transaction, again on ECONFLICT (two events racing
+// to create the same conversation, a deadlock the database broke).
+func (s *Service) retrying(ctx context.Context, fn func(tx Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		err = s.Store.InTx(ctx, fn)
 		if ErrorCode(err) != ECONFLICT {
 			break
 		}
-	}
-	if err == nil && s.Wake != nil {
-		s.Wake()
 	}
 	return err
 }

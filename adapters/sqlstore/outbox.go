@@ -201,10 +201,15 @@ WHERE o.id = v.id AND o.state = v.from_state AND o.attempts = v.from_attempts
 RETURNING o.id, o.state = 'done' AND o.seq_key <> '' AND EXISTS (
 	SELECT 1 FROM outbox p WHERE p.seq_key = o.seq_key AND p.id > o.id AND p.state = 'pending')`
 
+// heldBack says whether a pending item of a SeqKey comes after an item
+// (the IN term, outbox_seq's own condition, lets SQLite use that index).
+const heldBack = `SELECT EXISTS (SELECT 1 FROM outbox
+WHERE seq_key = ? AND id > ? AND state IN ('pending', 'inflight') AND state = 'pending')`
+
 // UpdateOutboxes is UpdateOutbox for several items: on Postgres one
 // statement, which also says whether an item written done held back a
-// later one of its SeqKey. It returns the ids of the items that had moved
-// on. SQLite answers next true for any item written done with a SeqKey.
+// later one of its SeqKey (SQLite asks after each such item until one
+// did). It returns the ids of the items that had moved on.
 func (t *tx) UpdateOutboxes(ctx context.Context, updates []bridge.OutboxUpdate) (map[int64]bool, bool, error) {
 	stale := map[int64]bool{}
 	if len(updates) == 0 {
@@ -219,8 +224,10 @@ func (t *tx) UpdateOutboxes(ctx context.Context, updates []bridge.OutboxUpdate) 
 				stale[u.Item.ID] = true
 			case err != nil:
 				return nil, false, err
-			default:
-				next = next || (u.Item.State == bridge.OutboxDone && u.Item.SeqKey != "")
+			case !next && u.Item.State == bridge.OutboxDone && u.Item.SeqKey != "":
+				if err := queryRowQ(ctx, t.tx, heldBack, u.Item.SeqKey, u.Item.ID).Scan(&next); err != nil {
+					return nil, false, fmt.Errorf("update outbox item %d: %w", u.Item.ID, err)
+				}
 			}
 		}
 		return stale, next, nil
