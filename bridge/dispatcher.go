@@ -62,11 +62,12 @@ type Dispatcher struct {
 
 	// While Run delivers: items claimed (or reserved for a handoff) and
 	// not yet recorded, a signal that a recorded batch freed slots, and
-	// items handed over already claimed (see Reserve).
-	running  atomic.Bool
-	busy     atomic.Int64
-	freed    chan struct{}
-	handoffs chan []*OutboxItem
+	// how items handed over already claimed are delivered (see Reserve).
+	running   atomic.Bool
+	busy      atomic.Int64
+	freed     chan struct{}
+	handoffMu sync.RWMutex
+	handoff   func(items []*OutboxItem) // nil unless Run delivers
 
 	readSyncMu  sync.Mutex
 	readSyncErr string
@@ -83,7 +84,6 @@ func (d *Dispatcher) init() {
 	d.wakeOnce.Do(func() {
 		d.wake = make(chan struct{}, 1)
 		d.freed = make(chan struct{}, 1)
-		d.handoffs = make(chan []*OutboxItem, 64)
 		if d.Workers <= 0 {
 			d.Workers = 8
 		}
@@ -170,16 +170,19 @@ func (d *Dispatcher) Handoff(items []*OutboxItem, reserved int) {
 		default:
 		}
 	}
-	if len(items) > 0 {
-		// The channel holds more batches than the intake writes at once;
-		// should Run have stopped, the items' leases bring them back.
-		select {
-		case d.handoffs <- items:
-		default:
-			d.busy.Add(-int64(len(items)))
-			d.Logger.Warn("outbox handoff dropped; the items go out once their lease ends", "items", len(items))
-		}
+	if len(items) == 0 {
+		return
 	}
+	d.handoffMu.RLock()
+	defer d.handoffMu.RUnlock()
+	if d.handoff == nil {
+		// Run stopped since the reservation: the items' leases bring
+		// them back.
+		d.busy.Add(-int64(len(items)))
+		d.Logger.Info("outbox handoff after the dispatcher stopped; the items go out once their lease ends", "items", len(items))
+		return
+	}
+	d.handoff(items)
 }
 
 // Run delivers until ctx is cancelled, then waits for deliveries in flight
@@ -221,22 +224,25 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}()
 		}
 	}
+	// Handoffs are delivered at once, beside the loop.
+	d.handoffMu.Lock()
+	d.handoff = func(items []*OutboxItem) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			deliver(items)
+		}()
+	}
+	d.handoffMu.Unlock()
 	nextRecover, nextPrune := time.Time{}, time.Time{}
-	handedOver := false // the loop woke for a handoff: nothing new to claim
 	for {
 		if ctx.Err() != nil {
-			// No more handoffs; deliver those that came, then wait for
-			// deliveries in flight to hand over their outcomes.
+			// No more handoffs, then wait for deliveries in flight to
+			// hand over their outcomes.
 			d.running.Store(false)
-			for {
-				select {
-				case items := <-d.handoffs:
-					deliver(items)
-					continue
-				default:
-				}
-				break
-			}
+			d.handoffMu.Lock()
+			d.handoff = nil
+			d.handoffMu.Unlock()
 			wg.Wait()
 			return nil
 		}
@@ -257,7 +263,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		var items []*OutboxItem
 		free := d.Workers - int(busy.Load())
-		if free > 0 && !handedOver {
+		if free > 0 {
 			var err error
 			if items, err = d.Store.ClaimOutbox(work, now, d.Lease, free); err != nil {
 				d.Logger.Error("claim outbox", "err", err)
@@ -288,14 +294,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if free <= 0 {
 			slots = freed
 		}
-		handedOver = false
 		select {
 		case <-ctx.Done():
 		case <-d.wake:
 		case <-slots:
-		case items := <-d.handoffs:
-			deliver(items)
-			handedOver = true
 		case <-d.Clock.After(wait):
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,7 +47,7 @@ func (s *claimCounting) claims(e bridge.Effect) int {
 // test.
 func running(t *testing.T, h *harness, handoff bridge.Handoffer) *claimCounting {
 	t.Helper()
-	store := &claimCounting{Store: h.store, claimed: map[bridge.Effect]int{}}
+	store := &claimCounting{Store: h.disp.Store, claimed: map[bridge.Effect]int{}}
 	h.disp.Store = store
 	h.svc.Wake, h.svc.Handoff = h.disp.Wake, handoff
 	ctx, cancel := context.WithCancel(h.ctx)
@@ -191,4 +192,40 @@ func TestCardWhoseHandoffIsLostGoesOutAfterItsLease(t *testing.T) {
 	if n := store.claims(bridge.EffectCard); n != 1 {
 		t.Errorf("the card was claimed %d times after its lease; want 1", n)
 	}
+}
+
+// stuckClaims, once armed, blocks claims until release is closed.
+type stuckClaims struct {
+	bridge.Store
+	armed   atomic.Bool
+	stuck   atomic.Int32
+	release chan struct{}
+}
+
+func (s *stuckClaims) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*bridge.OutboxItem, error) {
+	if s.armed.Load() {
+		s.stuck.Add(1)
+		<-s.release
+	}
+	return s.Store.ClaimOutbox(ctx, now, lease, limit)
+}
+
+// Handoffs do not wait for the dispatcher's loop: with the loop stuck in a
+// claim, a hundred new conversations' cards still go out at once, none
+// left to wait for its lease.
+func TestHandoffsDoNotWaitForTheClaimLoop(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	h.disp.Workers = 200
+	store := &stuckClaims{Store: h.store, release: make(chan struct{})}
+	defer close(store.release)
+	h.disp.Store = store
+	running(t, h, h.disp)
+	store.armed.Store(true)
+	h.disp.Wake()
+	until(t, "the loop is stuck in a claim", func() bool { return store.stuck.Load() > 0 })
+	for i := range 100 {
+		h.send(fmt.Sprint(2700+i), "hello")
+	}
+	until(t, "a hundred cards are posted", func() bool { return h.chat.cardCount() == 100 })
 }

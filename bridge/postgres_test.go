@@ -30,6 +30,7 @@ func TestDomainOnPostgres(t *testing.T) {
 		"NewConversationCardSkipsTheClaim":               TestNewConversationCardSkipsTheClaim,
 		"CardWaitsForAClaimWhenEveryWorkerIsBusy":        TestCardWaitsForAClaimWhenEveryWorkerIsBusy,
 		"CardWhoseHandoffIsLostGoesOutAfterItsLease":     TestCardWhoseHandoffIsLostGoesOutAfterItsLease,
+		"HandoffsDoNotWaitForTheClaimLoop":               TestHandoffsDoNotWaitForTheClaimLoop,
 		"DeliveryTakenBackIsNotCountedTwice":             TestDeliveryTakenBackIsNotCountedTwice,
 		"PacedItemGivesBackItsAttemptOnce":               TestPacedItemGivesBackItsAttemptOnce,
 		"AgentReplyWaitsSendDelayThenReachesCustomer":    TestAgentReplyWaitsSendDelayThenReachesCustomer,
