@@ -108,12 +108,7 @@ func (s *Service) writeInbound(ctx context.Context, batch []*inboundCall) {
 	// away must not fail the others.
 	ctx = context.WithoutCancel(ctx)
 	if len(batch) > 1 {
-		cl := s.reserve(len(batch))
-		var enqueued int
-		err := s.Store.InTx(ctx, func(stx Tx) error {
-			cl.restart()
-			tx := &countingTx{Tx: stx}
-			defer func() { enqueued = tx.enqueued }()
+		err := s.intakeTx(ctx, len(batch), s.Store.InTx, func(tx Tx, cl *claims) error {
 			// On a failure the events are written again one by one,
 			// without write-behind.
 			tx.WriteBehind()
@@ -128,13 +123,7 @@ func (s *Service) writeInbound(ctx context.Context, batch []*inboundCall) {
 			}
 			return nil
 		})
-		handed := cl.handOver(err == nil)
 		if err == nil {
-			// Items handed over are the dispatcher's already: only others
-			// need it to look.
-			if s.Wake != nil && enqueued > handed {
-				s.Wake()
-			}
 			return
 		}
 		if s.Logger != nil {
@@ -142,20 +131,32 @@ func (s *Service) writeInbound(ctx context.Context, batch []*inboundCall) {
 		}
 	}
 	for _, c := range batch {
-		cl := s.reserve(1)
-		var enqueued int
-		c.err = s.retrying(ctx, func(stx Tx) error {
-			cl.restart()
-			tx := &countingTx{Tx: stx}
-			defer func() { enqueued = tx.enqueued }()
+		c.err = s.intakeTx(ctx, 1, s.retrying, func(tx Tx, cl *claims) error {
 			var err error
 			c.out, err = s.inbound(ctx, tx, c.ev, nil, cl)
 			return err
 		})
-		if handed := cl.handOver(c.err == nil); c.err == nil && s.Wake != nil && enqueued > handed {
-			s.Wake()
-		}
 	}
+}
+
+// intakeTx runs fn with run (a transaction, retried or not), with up to n
+// workers of s.Handoff set aside for the new conversations' cards fn
+// writes claimed, hands those over once committed, and wakes the
+// dispatcher when the transaction left it other work: items handed over
+// are the dispatcher's already.
+func (s *Service) intakeTx(ctx context.Context, n int, run func(context.Context, func(Tx) error) error, fn func(tx Tx, cl *claims) error) error {
+	cl := s.reserve(n)
+	var enqueued int
+	err := run(ctx, func(stx Tx) error {
+		cl.restart() // a transaction run again starts over
+		tx := &countingTx{Tx: stx}
+		defer func() { enqueued = tx.enqueued }()
+		return fn(tx, cl)
+	})
+	if handed := cl.handOver(err == nil); err == nil && s.Wake != nil && enqueued > handed {
+		s.Wake()
+	}
+	return err
 }
 
 // prepared is what a batch's transaction did for one customer's event
