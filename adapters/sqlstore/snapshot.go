@@ -64,9 +64,9 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 	if len(ids) > 0 {
 		wg.Go(func() { related, owners, errs[0] = db.snapshotConversations(ctx, ids) })
 		wg.Go(func() {
-			q, args := `SELECT `+targetColumns+` FROM sla_targets WHERE conversation_id IN (`+marks(len(ids))+`) ORDER BY id`, ids
-			if db.dialect.name() == "postgres" {
-				q, args = snapshotTargetsPostgres, []any{pq.Array(ids)}
+			q, args := snapshotTargetsPostgres, []any{pq.Array(ids)}
+			if db.dialect.name() != "postgres" {
+				q, args = `SELECT `+targetColumns+` FROM sla_targets WHERE conversation_id IN (`+marks(len(ids))+`) ORDER BY id`, ids
 			}
 			targets, errs[1] = queryTargets(ctx, db.pool(), q, args...)
 			if errs[1] != nil {
