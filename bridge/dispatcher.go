@@ -202,11 +202,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	// be recorded so nothing is sent twice.
 	work := context.WithoutCancel(ctx)
 	outcomes := make(chan outcome, d.Workers)
-	busy, freed := &d.busy, d.freed
 	recorded := make(chan struct{})
 	go func() {
 		defer close(recorded)
-		d.recordLoop(work, outcomes, busy, freed)
+		d.recordLoop(work, outcomes)
 	}()
 	defer func() {
 		close(outcomes)
@@ -262,7 +261,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			nextPrune = now.Add(time.Hour)
 		}
 		var items []*OutboxItem
-		free := d.Workers - int(busy.Load())
+		free := d.Workers - int(d.busy.Load())
 		if free > 0 {
 			var err error
 			if items, err = d.Store.ClaimOutbox(work, now, d.Lease, free); err != nil {
@@ -270,7 +269,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}
 		}
 		if len(items) > 0 {
-			busy.Add(int64(len(items)))
+			d.busy.Add(int64(len(items)))
 			deliver(items)
 			if len(items) == free {
 				continue // more may be due
@@ -279,7 +278,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			// loop (Wake, a recorded batch, the clock).
 		}
 		wait := d.PollInterval
-		if busy.Load() == 0 {
+		if d.busy.Load() == 0 {
 			if t, ok, err := d.Store.NextDue(work); err == nil && ok {
 				if until := t.Sub(d.Clock.Now()); until < wait {
 					wait = max(until, time.Millisecond)
@@ -292,7 +291,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		var slots <-chan struct{} // a recorded batch matters only when every worker was busy
 		if free <= 0 {
-			slots = freed
+			slots = d.freed
 		}
 		select {
 		case <-ctx.Done():
@@ -304,7 +303,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 }
 
 // recordLoop records outcomes in batches until outcomes is closed.
-func (d *Dispatcher) recordLoop(ctx context.Context, outcomes <-chan outcome, busy *atomic.Int64, freed chan<- struct{}) {
+func (d *Dispatcher) recordLoop(ctx context.Context, outcomes <-chan outcome) {
 	for o := range outcomes {
 		batch := []outcome{o}
 	more:
@@ -320,9 +319,9 @@ func (d *Dispatcher) recordLoop(ctx context.Context, outcomes <-chan outcome, bu
 			}
 		}
 		more := d.record(ctx, batch)
-		busy.Add(-int64(len(batch)))
+		d.busy.Add(-int64(len(batch)))
 		select {
-		case freed <- struct{}{}:
+		case d.freed <- struct{}{}:
 		default:
 		}
 		if more {
@@ -412,14 +411,15 @@ func (d *Dispatcher) record(ctx context.Context, batch []outcome) (more bool) {
 		var plain, rest []outcome
 		ids := make([]int64, 0, len(part))
 		for _, o := range part {
-			if isPlain(o) {
+			short := isPlain(o)
+			if short {
 				plain = append(plain, o)
 			} else {
 				rest = append(rest, o)
 			}
 			// A card whose thread is still to be recorded writes its
 			// conversation too.
-			locks := !isPlain(o) || (o.it.Effect == EffectCard && o.paced == 0 && !o.follow.threadRecorded)
+			locks := !short || (o.it.Effect == EffectCard && o.paced == 0 && !o.follow.threadRecorded)
 			if locks && (len(ids) == 0 || ids[len(ids)-1] != o.it.ConversationID) {
 				ids = append(ids, o.it.ConversationID)
 			}
