@@ -4,22 +4,33 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/xbridge/xbridge/bridge"
 )
 
-// claimCounting remembers what ClaimOutbox handed out.
+// claimCounting remembers what ClaimOutbox handed out and, while claims
+// are held (holdClaims), blocks them.
 type claimCounting struct {
 	bridge.Store
 	mu      sync.Mutex
 	calls   int
 	claimed map[bridge.Effect]int
+	hold    chan struct{} // closed to release held claims; nil: none held
+	held    int
 }
 
 func (s *claimCounting) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*bridge.OutboxItem, error) {
+	s.mu.Lock()
+	hold := s.hold
+	if hold != nil {
+		s.held++
+	}
+	s.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	items, err := s.Store.ClaimOutbox(ctx, now, lease, limit)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -34,6 +45,21 @@ func (s *claimCounting) claimCalls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls
+}
+
+// holdClaims blocks the claims to come until release is called.
+func (s *claimCounting) holdClaims() (release func()) {
+	hold := make(chan struct{})
+	s.mu.Lock()
+	s.hold = hold
+	s.mu.Unlock()
+	return sync.OnceFunc(func() { close(hold) })
+}
+
+func (s *claimCounting) heldClaims() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
 }
 
 func (s *claimCounting) claims(e bridge.Effect) int {
@@ -194,22 +220,6 @@ func TestCardWhoseHandoffIsLostGoesOutAfterItsLease(t *testing.T) {
 	}
 }
 
-// stuckClaims, once armed, blocks claims until release is closed.
-type stuckClaims struct {
-	bridge.Store
-	armed   atomic.Bool
-	stuck   atomic.Int32
-	release chan struct{}
-}
-
-func (s *stuckClaims) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*bridge.OutboxItem, error) {
-	if s.armed.Load() {
-		s.stuck.Add(1)
-		<-s.release
-	}
-	return s.Store.ClaimOutbox(ctx, now, lease, limit)
-}
-
 // Handoffs do not wait for the dispatcher's loop: with the loop stuck in a
 // claim, a hundred new conversations' cards still go out at once, none
 // left to wait for its lease.
@@ -217,13 +227,11 @@ func TestHandoffsDoNotWaitForTheClaimLoop(t *testing.T) {
 	t.Parallel()
 	h := setup(t)
 	h.disp.Workers = 200
-	store := &stuckClaims{Store: h.store, release: make(chan struct{})}
-	defer close(store.release)
-	h.disp.Store = store
-	running(t, h, h.disp)
-	store.armed.Store(true)
+	store := running(t, h, h.disp)
+	release := store.holdClaims()
+	defer release()
 	h.disp.Wake()
-	until(t, "the loop is stuck in a claim", func() bool { return store.stuck.Load() > 0 })
+	until(t, "the loop is stuck in a claim", func() bool { return store.heldClaims() > 0 })
 	for i := range 100 {
 		h.send(fmt.Sprint(2700+i), "hello")
 	}

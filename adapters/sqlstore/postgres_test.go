@@ -21,33 +21,20 @@ import (
 // connections can break: replicas claiming, migrating and handling events
 // at once.
 func runPostgresSuite(t *testing.T, open func(t *testing.T) *sqlstore.DB) {
-	t.Run("ConcurrentClaims", func(t *testing.T) {
-		t.Parallel()
-		testConcurrentClaims(t, migrated(t, open))
-	})
 	t.Run("ConcurrentMigrate", func(t *testing.T) {
 		t.Parallel()
 		testConcurrentMigrate(t, open(t))
 	})
-	t.Run("RowLocks", func(t *testing.T) {
-		t.Parallel()
-		testRowLocks(t, migrated(t, open))
-	})
-	t.Run("ThreadRecordedInPlace", func(t *testing.T) {
-		t.Parallel()
-		testThreadRecordedInPlace(t, migrated(t, open))
-	})
-	t.Run("LookupsPlannedThroughIndexes", func(t *testing.T) {
-		t.Parallel()
-		testLookupsPlannedThroughIndexes(t, migrated(t, open))
-	})
-	t.Run("YoungTablesAnalyzed", func(t *testing.T) {
-		t.Parallel()
-		testYoungTablesAnalyzed(t, migrated(t, open))
-	})
 	t.Run("PlannerSettings", func(t *testing.T) {
 		t.Parallel()
 		testPlannerSettings(t, os.Getenv("XBRIDGE_TEST_POSTGRES"))
+	})
+	runMigrated(t, open, []suiteTest{
+		{"ConcurrentClaims", testConcurrentClaims},
+		{"RowLocks", testRowLocks},
+		{"ThreadRecordedInPlace", testThreadRecordedInPlace},
+		{"LookupsPlannedThroughIndexes", testLookupsPlannedThroughIndexes},
+		{"YoungTablesAnalyzed", testYoungTablesAnalyzed},
 	})
 }
 

@@ -37,7 +37,12 @@ func runSuite(t *testing.T, open func(t *testing.T) *sqlstore.DB) {
 		t.Parallel()
 		testMigrate(t, open(t))
 	})
-	for _, st := range suiteTests {
+	runMigrated(t, open, suiteTests)
+}
+
+// runMigrated runs each test in parallel on a migrated database of its own.
+func runMigrated(t *testing.T, open func(t *testing.T) *sqlstore.DB, tests []suiteTest) {
+	for _, st := range tests {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
 			st.test(t, migrated(t, open))
