@@ -23,6 +23,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/xbridge/xbridge/adapters/httpclient"
 	"github.com/xbridge/xbridge/bridge"
 )
 
@@ -221,23 +222,12 @@ func New(cfg Config, logger *slog.Logger) (*Adapter, error) {
 // default) with a transport that sends https://discord.com requests to
 // cfg.APIURL when that is not Discord.
 func httpClient(cfg Config) *http.Client {
-	c := &http.Client{}
-	if cfg.HTTPClient != nil {
-		cp := *cfg.HTTPClient
-		c = &cp
-	}
-	if c.Timeout == 0 {
-		c.Timeout = 20 * time.Second
-	}
+	c := httpclient.Own(cfg.HTTPClient, 20*time.Second)
 	if cfg.APIURL == DefaultAPIURL {
 		return c
 	}
 	base, _ := url.Parse(cfg.APIURL) // checked by Validate
-	next := c.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	c.Transport = &rewriter{base: base, next: next}
+	c.Transport = &rewriter{base: base, next: c.Transport}
 	return c
 }
 

@@ -20,6 +20,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/xbridge/xbridge/adapters/httpclient"
 	"github.com/xbridge/xbridge/bridge"
 )
 
@@ -111,15 +112,7 @@ func New(cfg Config, logger *slog.Logger) (*Adapter, error) {
 	if !strings.HasSuffix(cfg.APIURL, "/") {
 		cfg.APIURL += "/"
 	}
-	hc := &http.Client{}
-	if cfg.HTTPClient != nil {
-		copied := *cfg.HTTPClient
-		hc = &copied
-	}
-	if hc.Timeout == 0 {
-		hc.Timeout = 15 * time.Second
-	}
-	cfg.HTTPClient = hc
+	cfg.HTTPClient = httpclient.Own(cfg.HTTPClient, 15*time.Second)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

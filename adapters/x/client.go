@@ -22,6 +22,7 @@ import (
 
 	twitter "github.com/g8rswimmer/go-twitter/v2"
 
+	"github.com/xbridge/xbridge/adapters/httpclient"
 	"github.com/xbridge/xbridge/bridge"
 )
 
@@ -131,18 +132,8 @@ func NewClient(cfg Config, logger *slog.Logger) (*Client, error) {
 	if apiURL == "" {
 		apiURL = DefaultAPIURL
 	}
-	hc := &http.Client{}
-	if cfg.HTTPClient != nil {
-		copied := *cfg.HTTPClient
-		hc = &copied
-	}
-	if hc.Timeout == 0 {
-		hc.Timeout = 30 * time.Second
-	}
+	hc := httpclient.Own(cfg.HTTPClient, 30*time.Second)
 	base := hc.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
 	var auth http.RoundTripper
 	if cfg.oauth1() {
 		auth = &oauth1Transport{

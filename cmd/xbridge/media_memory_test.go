@@ -151,11 +151,17 @@ func startSimsChild(t *testing.T) *simsChild {
 	return &simsChild{t: t, xURL: f[1], slack: f[2], ctrl: f[3]}
 }
 
+// ctrlClient calls the child's control API. Not http.DefaultClient: closing
+// an httptest server closes the idle connections of http.DefaultTransport,
+// which breaks the requests of tests running in parallel ("http:
+// CloseIdleConnections called").
+var ctrlClient = &http.Client{Transport: &http.Transport{}}
+
 // call calls the control API and decodes its answer into out (if not nil).
 func (c *simsChild) call(method, path string, out any) {
 	c.t.Helper()
 	req, _ := http.NewRequest(method, c.ctrl+path, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := ctrlClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -36,10 +36,19 @@ type fixture struct {
 	client *http.Client
 }
 
+// testTransport is the tests' connection pool. Not http.DefaultTransport:
+// closing an httptest server closes its idle connections, which breaks
+// the requests of tests running in parallel ("http: CloseIdleConnections
+// called").
+var testTransport = &http.Transport{}
+
+// testHTTPClient is the tests' client for requests without discordgo.
+var testHTTPClient = &http.Client{Transport: testTransport}
+
 // transport sends discordgo's requests to the simulator at simURL.
 func transport(t *testing.T, simURL string) http.RoundTripper {
 	t.Helper()
-	rt, err := Transport(simURL, nil)
+	rt, err := Transport(simURL, testTransport)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -319,7 +319,7 @@ func TestRESTAuthAndRoutes(t *testing.T) {
 		if body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testHTTPClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,7 +369,7 @@ func TestRESTAttachments(t *testing.T) {
 	if len(msg.Attachments) != 2 || msg.Attachments[0].Filename != "photo.png" || msg.Attachments[1].Size != 5 {
 		t.Fatalf("attachments %+v", msg.Attachments)
 	}
-	resp, err := http.Get(msg.Attachments[1].URL)
+	resp, err := testHTTPClient.Get(msg.Attachments[1].URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +454,7 @@ func TestRESTRateLimitAnswer(t *testing.T) {
 		req, _ := http.NewRequest("POST", f.srv.URL+"/api/v10/channels/"+testText+"/messages", strings.NewReader(`{"content":"x"}`))
 		req.Header.Set("Authorization", "Bot "+testToken)
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testHTTPClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

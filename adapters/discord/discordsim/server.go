@@ -27,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/xbridge/xbridge/adapters/httpclient"
 )
 
 // Options configures a Server. Zero fields take the defaults noted. Ids are
@@ -164,7 +166,7 @@ func New(opts Options) (*Server, error) {
 		opts.FollowUpWait = 2 * time.Second
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
+		opts.HTTPClient = httpclient.Own(nil, 0)
 	}
 	key := opts.SigningKey
 	if key == nil {

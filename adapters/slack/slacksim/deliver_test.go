@@ -269,7 +269,7 @@ func TestHTTPInteractionsAndCommands(t *testing.T) {
 	// An in_channel answer through response_url lands in the channel.
 	req, _ := http.NewRequest(http.MethodPost, ic.ResponseURL, bytes.NewReader([]byte(`{"response_type":"in_channel","text":"alice took it","thread_ts":"`+ts+`"}`)))
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTPClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

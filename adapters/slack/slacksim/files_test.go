@@ -78,7 +78,7 @@ func TestSharedFileIsServedWithTheBotToken(t *testing.T) {
 		t.Fatalf("downloaded %d bytes of %d; file %+v", buf.Len(), len(content), file)
 	}
 	f.noViolations(t)
-	resp, err := http.Get(file.URLPrivateDownload)
+	resp, err := testHTTPClient.Get(file.URLPrivateDownload)
 	if err != nil {
 		t.Fatal(err)
 	}

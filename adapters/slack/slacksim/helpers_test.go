@@ -58,9 +58,16 @@ func newFixture(t *testing.T, mod func(*Options)) *fixture {
 	})
 	sim.AddChannel(testChannel, "support")
 	sim.AddUser(User{ID: testAgent, Name: "alice", RealName: "Alice Agent", ImageURL: "https://img.example/alice.png"})
-	client := slack.New(testBotToken, slack.OptionAPIURL(srv.URL+"/api/"), slack.OptionAppLevelToken(testAppToken))
+	client := slack.New(testBotToken, slack.OptionAPIURL(srv.URL+"/api/"), slack.OptionAppLevelToken(testAppToken),
+		slack.OptionHTTPClient(testHTTPClient))
 	return &fixture{sim: sim, srv: srv, client: client}
 }
+
+// testHTTPClient is the tests' client. Not http.DefaultClient: closing an
+// httptest server closes the idle connections of http.DefaultTransport,
+// which breaks the requests of tests running in parallel ("http:
+// CloseIdleConnections called").
+var testHTTPClient = &http.Client{Transport: &http.Transport{}}
 
 // noViolations fails the test if the simulator recorded any violation.
 func (f *fixture) noViolations(t *testing.T) {
@@ -91,7 +98,7 @@ func (f *fixture) rawCall(t *testing.T, method string, form url.Values, header h
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTPClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

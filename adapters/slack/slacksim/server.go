@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/xbridge/xbridge/adapters/httpclient"
 )
 
 // Options configures a Server. Zero fields take the defaults noted.
@@ -128,7 +130,7 @@ func New(opts Options) (*Server, error) {
 		opts.ResponseTimeout = 3 * time.Second
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 3 * time.Second}
+		opts.HTTPClient = httpclient.Own(nil, 3*time.Second)
 	}
 	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
 	s := &Server{

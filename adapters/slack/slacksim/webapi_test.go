@@ -218,9 +218,9 @@ func TestSlackErrors(t *testing.T) {
 	for i := range many {
 		many[i] = slack.NewDividerBlock()
 	}
-	wrongToken := slack.New("xoxb-wrong", slack.OptionAPIURL(f.srv.URL+"/api/"))
-	appToken := slack.New(testAppToken, slack.OptionAPIURL(f.srv.URL+"/api/"))
-	botAsApp := slack.New(testBotToken, slack.OptionAPIURL(f.srv.URL+"/api/"), slack.OptionAppLevelToken(testBotToken))
+	wrongToken := slack.New("xoxb-wrong", slack.OptionAPIURL(f.srv.URL+"/api/"), slack.OptionHTTPClient(testHTTPClient))
+	appToken := slack.New(testAppToken, slack.OptionAPIURL(f.srv.URL+"/api/"), slack.OptionHTTPClient(testHTTPClient))
+	botAsApp := slack.New(testBotToken, slack.OptionAPIURL(f.srv.URL+"/api/"), slack.OptionAppLevelToken(testBotToken), slack.OptionHTTPClient(testHTTPClient))
 
 	cases := []struct {
 		name string
@@ -382,7 +382,7 @@ func TestVerbs(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	// GET works for read methods (and, as on Slack, for any method).
-	resp, err := http.Get(f.srv.URL + "/api/users.info?token=" + testBotToken + "&user=" + testAgent)
+	resp, err := testHTTPClient.Get(f.srv.URL + "/api/users.info?token=" + testBotToken + "&user=" + testAgent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +391,7 @@ func TestVerbs(t *testing.T) {
 		t.Fatalf("GET users.info: %d", resp.StatusCode)
 	}
 	req, _ := http.NewRequest(http.MethodPut, f.srv.URL+"/api/auth.test?token="+testBotToken, nil)
-	resp, err = http.DefaultClient.Do(req)
+	resp, err = testHTTPClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -337,7 +337,7 @@ func (noopAuth) Add(*http.Request) {}
 // twitterClient returns a go-twitter client of the fixture, authenticating
 // with a bearer token or with OAuth 1.0a signed in the transport.
 func (f *fixture) twitterClient(a auth) *twitter.Client {
-	c := &twitter.Client{Host: f.srv.URL, Client: &http.Client{Timeout: 5 * time.Second}}
+	c := &twitter.Client{Host: f.srv.URL, Client: &http.Client{Timeout: 5 * time.Second, Transport: testHTTPClient.Transport}}
 	switch a {
 	case oauth1:
 		c.Authorizer = noopAuth{}

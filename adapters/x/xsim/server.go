@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/xbridge/xbridge/adapters/httpclient"
 )
 
 // Options configures a Server.
@@ -150,7 +152,7 @@ func New(opts Options) (*Server, error) {
 		media:      map[string]*mediaRec{},
 		mediaKeys:  map[string]*mediaRec{},
 		baseURL:    strings.TrimRight(opts.BaseURL, "/"),
-		client:     &http.Client{Timeout: 10 * time.Second},
+		client:     httpclient.Own(nil, 10*time.Second),
 	}
 	for _, a := range accounts {
 		s.addUserLocked(User{ID: a.UserID, Username: a.Handle, Name: a.Handle})
