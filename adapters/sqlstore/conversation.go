@@ -56,7 +56,8 @@ func (t *tx) LockConversations(ctx context.Context, ids ...int64) error {
 	if len(args) == 0 || lock == "" {
 		return nil
 	}
-	rows, err := queryQ(ctx, t.tx, `SELECT id FROM conversations WHERE id IN (`+marks(len(args))+`) ORDER BY id`+lock, args...)
+	cond, args := t.db.idsIn(args)
+	rows, err := queryQ(ctx, t.tx, `SELECT id FROM conversations WHERE id `+cond+` ORDER BY id`+lock, args...)
 	if err != nil {
 		return fmt.Errorf("lock conversations: %w", err)
 	}

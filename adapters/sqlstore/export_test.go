@@ -15,6 +15,12 @@ func (db *DB) RawTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return db.withTx(ctx, fn)
 }
 
+// OneConnection makes the store's pool a single connection, so a test
+// sees in that session's pg_prepared_statements what the store prepared.
+func (db *DB) OneConnection() {
+	db.db.SetMaxOpenConns(1)
+}
+
 // SetThreadsIn is what SetThreads runs, inside tx.
 func (db *DB) SetThreadsIn(ctx context.Context, tx *sqlx.Tx, threads map[int64]string) error {
 	return db.setThreads(ctx, tx, threads)
@@ -25,8 +31,8 @@ const LatestConversationsPostgres = latestConversationsPostgres
 
 // SnapshotConversationsPostgres is the statement Snapshot reads n
 // conversations with.
-func SnapshotConversationsPostgres(n int) string {
-	return fmt.Sprintf(conversationsWithCustomers["postgres"], marks(n))
+func SnapshotConversationsPostgres() string {
+	return fmt.Sprintf(conversationsWithCustomers["postgres"], "= ANY (?::bigint[])")
 }
 
 // SnapshotTargetsPostgres is the statement Snapshot reads SLA targets with.

@@ -13,7 +13,7 @@ import (
 )
 
 // conversationsWithCustomers reads, per dialect, the conversations asked
-// for (%s: their ids) with every other conversation of their customers,
+// for (%s: the condition on their ids, see idsIn) with every other conversation of their customers,
 // which their cards list, and each row's customer. On Postgres it is
 // written so that the plan goes through the indexes even while the
 // tables' statistics are young, as they are in a new database, when
@@ -23,10 +23,10 @@ import (
 var conversationsWithCustomers = map[string]string{
 	"postgres": `SELECT ` + qualified(conversationColumns, "c") + `, ` + qualified(customerColumns, "u") + `
 FROM conversations c CROSS JOIN LATERAL (SELECT * FROM customers WHERE id = c.customer_id LIMIT 1) u
-WHERE c.customer_id = ANY (ARRAY(SELECT customer_id FROM conversations WHERE id IN (%s))) ORDER BY c.id DESC`,
+WHERE c.customer_id = ANY (ARRAY(SELECT customer_id FROM conversations WHERE id %s)) ORDER BY c.id DESC`,
 	"sqlite": `SELECT ` + qualified(conversationColumns, "c") + `, ` + qualified(customerColumns, "u") + `
 FROM conversations c JOIN customers u ON u.id = c.customer_id
-WHERE c.customer_id IN (SELECT customer_id FROM conversations WHERE id IN (%s)) ORDER BY c.id DESC`,
+WHERE c.customer_id IN (SELECT customer_id FROM conversations WHERE id %s) ORDER BY c.id DESC`,
 }
 
 // snapshotTargetsPostgres reads the SLA targets of the conversations in
@@ -103,8 +103,8 @@ func (db *DB) Snapshot(ctx context.Context, conversationIDs, messageIDs []int64)
 // snapshotConversations reads the conversations ids name, their
 // customers' other conversations and, row by row, their customers.
 func (db *DB) snapshotConversations(ctx context.Context, ids []any) ([]*bridge.Conversation, []*bridge.Customer, error) {
-	q := fmt.Sprintf(conversationsWithCustomers[db.dialect.name()], marks(len(ids)))
-	rows, err := queryQ(ctx, db.pool(), q, ids...)
+	cond, args := db.idsIn(ids)
+	rows, err := queryQ(ctx, db.pool(), fmt.Sprintf(conversationsWithCustomers[db.dialect.name()], cond), args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("snapshot conversations: %w", err)
 	}
@@ -126,7 +126,8 @@ func (db *DB) snapshotConversations(ctx context.Context, ids []any) ([]*bridge.C
 }
 
 func (db *DB) snapshotMessages(ctx context.Context, ids []any) ([]*bridge.Message, error) {
-	rows, err := queryQ(ctx, db.pool(), `SELECT `+messageColumns+` FROM messages m WHERE m.id IN (`+marks(len(ids))+`)`, ids...)
+	cond, args := db.idsIn(ids)
+	rows, err := queryQ(ctx, db.pool(), `SELECT `+messageColumns+` FROM messages m WHERE m.id `+cond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot messages: %w", err)
 	}
@@ -163,6 +164,23 @@ func unique(ids []int64) []any {
 	return out
 }
 
+// idsIn returns the condition that a column is one of ids (from unique),
+// to follow the column, and its arguments. On Postgres it is one array
+// parameter, so every batch size shares one prepared statement and
+// Postgres can keep its plan: an IN list of n placeholders is a statement
+// per n, planned anew at each run until it has run five times on a
+// connection, which few of them ever do. SQLite gets the IN list.
+func (db *DB) idsIn(ids []any) (string, []any) {
+	if db.dialect.name() != "postgres" {
+		return "IN (" + marks(len(ids)) + ")", ids
+	}
+	arr := make([]int64, len(ids))
+	for i, id := range ids {
+		arr[i] = id.(int64)
+	}
+	return "= ANY (?::bigint[])", []any{pq.Array(arr)}
+}
+
 // marks returns n comma-separated placeholders.
 func marks(n int) string {
 	return "?" + strings.Repeat(", ?", n-1)
@@ -189,7 +207,8 @@ func (db *DB) cardExtras(ctx context.Context, snap *bridge.Snapshot, related []*
 		}
 	}
 	if eids := unique(escIDs); len(eids) > 0 {
-		rows, err := queryQ(ctx, db.pool(), `SELECT `+escalationColumns+` FROM escalations WHERE id IN (`+marks(len(eids))+`)`, eids...)
+		cond, args := db.idsIn(eids)
+		rows, err := queryQ(ctx, db.pool(), `SELECT `+escalationColumns+` FROM escalations WHERE id `+cond, args...)
 		if err != nil {
 			return fmt.Errorf("snapshot escalations: %w", err)
 		}
