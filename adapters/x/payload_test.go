@@ -248,6 +248,17 @@ func TestWebhookEvents(t *testing.T) {
 			wantIgnored: []string{"favorite_events"},
 		},
 		{
+			name: "each unknown event counted, in the order of their names",
+			body: `{"for_user_id": "1570234917386551296", "follow_events": [{}, {}], "users": {},
+				"block_events": {"id": "1"}, "apps": {"1": {}}, "favorite_events": []}`,
+			wantIgnored: []string{"block_events", "follow_events", "follow_events"},
+		},
+		{
+			name:        "payload for another account, each event counted",
+			body:        `{"for_user_id": "999", "direct_message_events": [{"type": "message_create", "id": "1"}], "favorite_events": [{}, {}]}`,
+			wantIgnored: []string{"other_account", "other_account", "other_account"},
+		},
+		{
 			name:        "payload for another account",
 			body:        `{"for_user_id": "999", "direct_message_events": [{"type": "message_create", "id": "1"}]}`,
 			wantIgnored: []string{"other_account"},
@@ -277,7 +288,9 @@ func TestWebhookEvents(t *testing.T) {
 
 func TestWebhookEventsMalformed(t *testing.T) {
 	t.Parallel()
-	for _, body := range []string{``, `{`, `[]`, `"x"`, `{"for_user_id": 12, "tweet_create_events": {}}`} {
+	for _, body := range []string{``, `{`, `[]`, `"x"`, `{"for_user_id": 12, "tweet_create_events": {}}`,
+		`{"for_user_id": "1570234917386551296"} {}`, `{"for_user_id": "1570234917386551296"} x`,
+		`{"for_user_id": "1570234917386551296", "favorite_events": [}`} {
 		if _, err := webhookEvents([]string{testAccount}, []byte(body)); err == nil {
 			t.Errorf("webhookEvents(%q): no error", body)
 		}

@@ -317,6 +317,42 @@ func TestSlackErrors(t *testing.T) {
 	f.noViolations(t)
 }
 
+// TestMessageMetadata: metadata needs an event type and an object as its
+// payload, as Slack's message metadata schema says.
+func TestMessageMetadata(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	for _, tt := range []struct {
+		metadata  string
+		wantError string
+	}{
+		{`{"event_type":"ticket","event_payload":{"id":42}}`, ""},
+		{`{"event_type":"ticket", "event_payload" :  {}}`, ""},
+		{`{"event_type":"ticket","event_payload":null}`, "invalid_metadata_schema"},
+		{`{"event_type":"ticket","event_payload":[1]}`, "invalid_metadata_schema"},
+		{`{"event_type":"ticket","event_payload":"x"}`, "invalid_metadata_schema"},
+		{`{"event_type":"ticket"}`, "invalid_metadata_schema"},
+		{`{"event_type":"","event_payload":{}}`, "invalid_metadata_schema"},
+		{`{"event_payload":{}}`, "invalid_metadata_schema"},
+		{`{"event_type":"ticket","event_payload":{}`, "invalid_metadata_format"},
+	} {
+		t.Run(tt.metadata, func(t *testing.T) {
+			_, body := f.rawCall(t, "chat.postMessage", url.Values{"token": {testBotToken}, "channel": {testChannel},
+				"text": {"x"}, "metadata": {tt.metadata}}, nil)
+			var ans struct {
+				OK    bool   `json:"ok"`
+				Error string `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(body), &ans); err != nil {
+				t.Fatalf("answer %s: %v", body, err)
+			}
+			if ans.Error != tt.wantError || ans.OK != (tt.wantError == "") {
+				t.Errorf("answer %s, want error %q", body, tt.wantError)
+			}
+		})
+	}
+}
+
 func TestSpecViolations(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
