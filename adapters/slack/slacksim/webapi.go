@@ -240,6 +240,9 @@ func writeJSON(w http.ResponseWriter, status int, body any, retryAfter time.Dura
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	// With its length known the answer goes out in one piece, not in
+	// chunks, and the client can size its buffer.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	if retryAfter > 0 || status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(retryAfter)))
 	}

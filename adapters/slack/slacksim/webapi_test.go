@@ -317,6 +317,22 @@ func TestSlackErrors(t *testing.T) {
 	f.noViolations(t)
 }
 
+// TestAnswerLength: an answer says its length, so it is not chunked and
+// the client reads it into a buffer of the right size; a post's answer
+// repeats the message and is larger than net/http's chunking threshold.
+func TestAnswerLength(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	resp, body := f.rawCall(t, "chat.postMessage", url.Values{"token": {testBotToken}, "channel": {testChannel},
+		"text": {strings.Repeat("long message ", 300)}}, nil)
+	if resp.StatusCode != http.StatusOK || len(body) < 4096 {
+		t.Fatalf("answer %d, %d bytes", resp.StatusCode, len(body))
+	}
+	if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
+		t.Errorf("answer of %d bytes sent with Content-Length %d, transfer encoding %v", len(body), resp.ContentLength, resp.TransferEncoding)
+	}
+}
+
 // TestMessageMetadata: metadata needs an event type and an object as its
 // payload, as Slack's message metadata schema says.
 func TestMessageMetadata(t *testing.T) {
