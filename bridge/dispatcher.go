@@ -17,6 +17,10 @@ import (
 // for items that came due by the clock alone.
 const busyPoll = 100 * time.Millisecond
 
+// handoffGrace is how long a stopping dispatcher waits for the handoffs of
+// transactions that reserved workers before it stopped (see Run).
+const handoffGrace = 5 * time.Second
+
 // Dispatcher delivers outbox items: several workers, priority order, one
 // item at a time per SeqKey, per-lane pacing, retries with backoff and
 // jitter, and the platforms' Retry-After and rate-limit resets honoured.
@@ -65,6 +69,7 @@ type Dispatcher struct {
 	// how items handed over already claimed are delivered (see Reserve).
 	running   atomic.Bool
 	busy      atomic.Int64
+	reserved  atomic.Int64 // workers reserved and not yet handed over
 	freed     chan struct{}
 	handoffMu sync.RWMutex
 	handoff   func(items []*OutboxItem) // nil unless Run delivers
@@ -144,6 +149,15 @@ func (d *Dispatcher) Reserve(n int) int {
 			return 0
 		}
 		if d.busy.CompareAndSwap(busy, busy+k) {
+			// Counted before running is read again, so that a Run
+			// stopping either sees the reservation and waits for its
+			// handoff, or is seen stopping here.
+			d.reserved.Add(k)
+			if !d.running.Load() {
+				d.reserved.Add(-k)
+				d.busy.Add(-k)
+				return 0
+			}
 			return int(k)
 		}
 	}
@@ -163,6 +177,7 @@ func (d *Dispatcher) Claim(it *OutboxItem, now time.Time) {
 // slots reserved for them, and gives back the reserved slots left over.
 func (d *Dispatcher) Handoff(items []*OutboxItem, reserved int) {
 	d.init()
+	defer d.reserved.Add(-int64(reserved))
 	if unused := reserved - len(items); unused > 0 {
 		d.busy.Add(-int64(unused))
 		select {
@@ -236,9 +251,16 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	nextRecover, nextPrune := time.Time{}, time.Time{}
 	for {
 		if ctx.Err() != nil {
-			// No more handoffs, then wait for deliveries in flight to
+			// No more reservations. Transactions that reserved workers
+			// before (an intake committing as the process stops) hand
+			// their items over in a moment: wait for them, so those go
+			// out now rather than once their lease ends after a restart.
+			// Then no more handoffs, and wait for deliveries in flight to
 			// hand over their outcomes.
 			d.running.Store(false)
+			for deadline := time.Now().Add(handoffGrace); d.reserved.Load() > 0 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
 			d.handoffMu.Lock()
 			d.handoff = nil
 			d.handoffMu.Unlock()

@@ -237,3 +237,60 @@ func TestHandoffsDoNotWaitForTheClaimLoop(t *testing.T) {
 	}
 	until(t, "a hundred cards are posted", func() bool { return h.chat.cardCount() == 100 })
 }
+
+// gatedHandoff hands over only once its gate opens, as an intake whose
+// commit is slow.
+type gatedHandoff struct {
+	*bridge.Dispatcher
+	gate chan struct{}
+}
+
+func (g gatedHandoff) Handoff(items []*bridge.OutboxItem, reserved int) {
+	<-g.gate
+	g.Dispatcher.Handoff(items, reserved)
+}
+
+// A card written claimed by an intake that was committing as the
+// dispatcher stopped goes out before Run returns, not once its lease ends
+// after a restart.
+func TestHandoffAsTheDispatcherStops(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	gate := make(chan struct{})
+	h.svc.Wake, h.svc.Handoff = h.disp.Wake, gatedHandoff{h.disp, gate}
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.disp.Run(ctx) }()
+	for h.disp.Reserve(1) == 0 { // running
+		time.Sleep(time.Millisecond)
+	}
+	h.disp.Handoff(nil, 1)
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		h.send("2801", "hello")
+	}()
+	until(t, "the card is written claimed", func() bool {
+		var items []*bridge.OutboxItem
+		err := h.store.InTx(h.ctx, func(tx bridge.Tx) error {
+			var err error
+			items, err = tx.OutboxForConversation(h.ctx, 1, bridge.OutboxInflight)
+			return err
+		})
+		return err == nil && len(items) == 1
+	})
+	cancel()
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned (%v) with a handoff on its way", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(gate)
+	<-sent
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := h.chat.cardCount(); n != 1 {
+		t.Errorf("%d cards posted before Run returned; want the card handed over as it stopped", n)
+	}
+}
