@@ -21,6 +21,21 @@ func (db *DB) OneConnection() {
 	db.db.SetMaxOpenConns(1)
 }
 
+// AnalyzeStale is one round of the statistics keeper: it analyzes the
+// stale tables it may and says how many.
+func (db *DB) AnalyzeStale(ctx context.Context) (int, error) {
+	return db.analyzeStale(ctx)
+}
+
+// StopStatistics stops the statistics keeper before Close does.
+func (db *DB) StopStatistics() {
+	if db.stopStats != nil {
+		close(db.stopStats)
+		<-db.statsDone
+		db.stopStats = nil
+	}
+}
+
 // SetThreadsIn is what SetThreads runs, inside tx.
 func (db *DB) SetThreadsIn(ctx context.Context, tx *sqlx.Tx, threads map[int64]string) error {
 	return db.setThreads(ctx, tx, threads)

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -28,6 +29,10 @@ func runPostgresSuite(t *testing.T, open func(t *testing.T) *sqlstore.DB) {
 	t.Run("PlannerSettings", func(t *testing.T) {
 		t.Parallel()
 		testPlannerSettings(t, os.Getenv("XBRIDGE_TEST_POSTGRES"))
+	})
+	t.Run("StatisticsLeftToTheOwner", func(t *testing.T) {
+		t.Parallel()
+		testStatisticsLeftToTheOwner(t, os.Getenv("XBRIDGE_TEST_POSTGRES"))
 	})
 	runMigrated(t, open, []suiteTest{
 		{"ConcurrentClaims", testConcurrentClaims},
@@ -372,6 +377,97 @@ func testLookupsPlannedThroughIndexes(t *testing.T, db *sqlstore.DB) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
+	}
+}
+
+// testStatisticsLeftToTheOwner: a bridge connecting as a role that may
+// read and write the tables but does not own them (the migrations ran as
+// their owner) does not try to analyze them — Postgres would skip each
+// with a warning in its log, every two seconds.
+func testStatisticsLeftToTheOwner(t *testing.T, base string) {
+	ctx := t.Context()
+	dsn, drop, err := sqlstore.ScratchPostgres(ctx, base, "xbridge_owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := "xbridge_app_" + randomHex(t, 6)
+	owner, err := sqlstore.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownerRaw := func(qs ...string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return owner.RawTx(ctx, func(tx *sqlx.Tx) error {
+			for _, q := range qs {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return fmt.Errorf("%s: %w", q, err)
+				}
+			}
+			return nil
+		})
+	}
+	t.Cleanup(func() {
+		if err := ownerRaw("DROP OWNED BY "+role, "DROP ROLE "+role); err != nil {
+			t.Errorf("drop role: %v", err)
+		}
+		owner.Close()
+		if err := drop(); err != nil {
+			t.Errorf("drop scratch database: %v", err)
+		}
+	})
+	if err := owner.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = ownerRaw("CREATE ROLE "+role+" LOGIN",
+		"GRANT USAGE ON SCHEMA public TO "+role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "+role,
+		"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "+role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the app's keeper runs from here on: the owner's stops with its
+	// pool.
+	owner.StopStatistics()
+
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	app, err := sqlstore.Open(ctx, u.String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	inTx(t, app, func(tx bridge.Tx) error {
+		for i := range 600 {
+			if err := tx.UpsertCustomer(ctx, &bridge.Customer{XUserID: fmt.Sprint("app", i), Handle: fmt.Sprint("h", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// The table is stale once the server's statistics show the rows.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var changed int
+		err := app.RawTx(ctx, func(tx *sqlx.Tx) error {
+			return tx.QueryRowContext(ctx, `SELECT n_mod_since_analyze FROM pg_stat_user_tables
+				WHERE relname = 'customers'`).Scan(&changed)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed >= 500 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("customers shows %d rows changed after 10 s, want 600", changed)
+		}
+	}
+	n, err := app.AnalyzeStale(ctx)
+	if err != nil || n != 0 {
+		t.Errorf("the app's statistics keeper analyzed %d tables (err %v); want none, it owns none", n, err)
 	}
 }
 

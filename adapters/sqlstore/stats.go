@@ -23,9 +23,16 @@ const (
 	staleRows = 500
 )
 
-const staleTables = `SELECT relname FROM pg_stat_user_tables
-WHERE schemaname = current_schema() AND n_mod_since_analyze >= $1 AND n_mod_since_analyze * 2 >= n_live_tup
-ORDER BY relname`
+// staleTables lists the stale tables this session may analyze: those of
+// a role it has the privileges of (owner, superuser) or in a database it
+// owns. A bridge running as a role that only reads and writes the tables
+// (migrations run by their owner) leaves them to autovacuum: Postgres
+// would skip them with a warning every statsInterval.
+const staleTables = `SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+WHERE s.schemaname = current_schema() AND s.n_mod_since_analyze >= $1 AND s.n_mod_since_analyze * 2 >= s.n_live_tup
+AND (pg_has_role(c.relowner, 'USAGE')
+	OR pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE'))
+ORDER BY s.relname`
 
 // keepStatistics analyzes stale tables every statsInterval until stop is
 // closed, then closes done.
