@@ -13,13 +13,13 @@ import (
 )
 
 // conversationsWithCustomers reads, per dialect, the conversations asked
-// for (%s: the condition on their ids, see idsIn) with every other conversation of their customers,
-// which their cards list, and each row's customer. On Postgres it is
-// written so that the plan goes through the indexes even while the
-// tables' statistics are young, as they are in a new database, when
-// Postgres would rather join by scanning a whole table: the customers come
-// as an array (= ANY), and each row's customer is looked up on its own
-// (LATERAL ... LIMIT 1).
+// for (%s: the condition on their ids, see idsIn) with every other
+// conversation of their customers, which their cards list, and each row's
+// customer. On Postgres it is written so that the plan goes through the
+// indexes even while the tables' statistics are young, as they are in a
+// new database, when Postgres would rather join by scanning a whole table:
+// the customers come as an array (= ANY), and each row's customer is
+// looked up on its own (LATERAL ... LIMIT 1).
 var conversationsWithCustomers = map[string]string{
 	"postgres": `SELECT ` + qualified(conversationColumns, "c") + `, ` + qualified(customerColumns, "u") + `
 FROM conversations c CROSS JOIN LATERAL (SELECT * FROM customers WHERE id = c.customer_id LIMIT 1) u
