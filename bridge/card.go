@@ -1,5 +1,13 @@
 package bridge
 
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
 // RenderCard builds a conversation's card from its current state.
 func RenderCard(conv *Conversation, cust *Customer) Card {
 	return Card{
@@ -29,4 +37,58 @@ func RenderCard(conv *Conversation, cust *Customer) Card {
 		Automation:     conv.Automation,
 		CSAT:           conv.CSATScore,
 	}
+}
+
+// Words the cards of every chat platform share.
+
+// Words is the status in running text: "open", "waiting on customer",
+// "closed".
+func (s Status) Words() string {
+	if s == StatusPending {
+		return "waiting on customer"
+	}
+	return string(s)
+}
+
+// HumanCount shortens a count the way X does: 950, 48.2k, 1.5M.
+func HumanCount(n int) string {
+	if n < 0 {
+		n = 0
+	}
+	if n < 1000 {
+		return strconv.Itoa(n)
+	}
+	units := []string{"k", "M", "B"}
+	v := float64(n)
+	for i, u := range units {
+		v /= 1000
+		rounded := math.Round(v*10) / 10
+		if rounded < 1000 || i == len(units)-1 {
+			s := strconv.FormatFloat(rounded, 'f', 1, 64)
+			return strings.TrimSuffix(s, ".0") + u
+		}
+	}
+	return strconv.Itoa(n)
+}
+
+// DurationText is a short, rounded duration: "under a minute", "12 min",
+// "3 h 5 min", "2 d 4 h".
+func DurationText(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "under a minute"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d/time.Minute))
+	case d < 24*time.Hour:
+		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+		if m == 0 {
+			return fmt.Sprintf("%d h", h)
+		}
+		return fmt.Sprintf("%d h %d min", h, m)
+	}
+	days, h := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
+	if h == 0 {
+		return fmt.Sprintf("%d d", days)
+	}
+	return fmt.Sprintf("%d d %d h", days, h)
 }

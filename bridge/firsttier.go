@@ -455,10 +455,10 @@ func SuggestPriority(s Sentiment, followers int, verified bool) (Priority, strin
 	switch {
 	case followers >= 100_000:
 		score += 2
-		reach = followerCount(followers) + " followers"
+		reach = HumanCount(followers) + " followers"
 	case followers >= 10_000:
 		score += 1
-		reach = followerCount(followers) + " followers"
+		reach = HumanCount(followers) + " followers"
 	}
 	if verified {
 		score += 0.5
@@ -478,15 +478,4 @@ func SuggestPriority(s Sentiment, followers int, verified bool) (Priority, strin
 		return PriorityHigh, strings.Join(why, ", ")
 	}
 	return PriorityNormal, ""
-}
-
-// followerCount writes 48200 as "48k".
-func followerCount(n int) string {
-	switch {
-	case n >= 1_000_000:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	case n >= 1000:
-		return fmt.Sprintf("%dk", n/1000)
-	}
-	return fmt.Sprint(n)
 }

@@ -269,11 +269,11 @@ func TestPrioritySuggestedFromSentimentAndReach(t *testing.T) {
 		want      bridge.Priority
 		why       string
 	}{
-		{bridge.Sentiment{Negative: 0.7}, 48200, false, bridge.PriorityHigh, "very negative, 48k followers"},
+		{bridge.Sentiment{Negative: 0.7}, 48200, false, bridge.PriorityHigh, "very negative, 48.2k followers"},
 		{bridge.Sentiment{Negative: 0.7, Urgent: true}, 250000, true, bridge.PriorityUrgent, "very negative, urgent, 250k followers, verified"},
 		{bridge.Sentiment{Negative: 0.3}, 12000, false, bridge.PriorityHigh, "negative, 12k followers"},
 		{bridge.Sentiment{Negative: 0.3}, 50, false, bridge.PriorityNormal, ""},
-		{bridge.Sentiment{}, 2_000_000, true, bridge.PriorityHigh, "2.0M followers, verified"},
+		{bridge.Sentiment{}, 2_000_000, true, bridge.PriorityHigh, "2M followers, verified"},
 		{bridge.Sentiment{}, 300, false, bridge.PriorityNormal, ""},
 	} {
 		p, why := bridge.SuggestPriority(tc.s, tc.followers, tc.verified)
@@ -292,10 +292,10 @@ func TestPrioritySuggestedFromSentimentAndReach(t *testing.T) {
 	}
 	h.drain()
 	c := h.conv(1)
-	if c.Priority != bridge.PriorityHigh || c.PriorityHint != "high: very negative, 48k followers" {
+	if c.Priority != bridge.PriorityHigh || c.PriorityHint != "high: very negative, 48.2k followers" {
 		t.Fatalf("priority %s hint %q", c.Priority, c.PriorityHint)
 	}
-	if card := h.lastCard(); !strings.Contains(card.TierLine(), "Suggested: high (very negative, 48k followers)") {
+	if card := h.lastCard(); !strings.Contains(card.TierLine(), "Suggested: high (very negative, 48.2k followers)") {
 		t.Fatalf("card line = %q", card.TierLine())
 	}
 }

@@ -3,8 +3,6 @@ package discord
 import (
 	"context"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -265,7 +263,7 @@ func renderCard(c bridge.Card, l links) (*discordgo.MessageEmbed, []discordgo.Me
 		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: name, Value: truncate(value, maxFieldValue), Inline: inline})
 	}
 	add("Handle", handle, true)
-	add("Followers", humanCount(c.Followers), true)
+	add("Followers", bridge.HumanCount(c.Followers), true)
 	add("Channel", channel, true)
 	add("Status", statusText(c.Status), true)
 	add("Priority", priorityText(c.Priority), true)
@@ -300,7 +298,7 @@ func renderCard(c bridge.Card, l links) (*discordgo.MessageEmbed, []discordgo.Me
 // cardComponents are the card's buttons for its status and the priority
 // select; none when the card has no ticket to act on.
 func cardComponents(c bridge.Card) []discordgo.MessageComponent {
-	ticket := ticketValue(c.ConversationID, c.Ticket)
+	ticket := commands.TicketValue(c.ConversationID, c.Ticket)
 	if ticket == "" {
 		return nil
 	}
@@ -363,31 +361,6 @@ func splitCustomID(id string) (action, value string) {
 	return id[:i], id[i+1:]
 }
 
-// ticketValue is the value of a card's components: "#<id>", or the ticket
-// when it has that form; "" when there is none.
-func ticketValue(id int64, ticket string) string {
-	if id != 0 {
-		return fmt.Sprintf("#%d", id)
-	}
-	if n := ticketNumber(ticket); n != 0 {
-		return fmt.Sprintf("#%d", n)
-	}
-	return ""
-}
-
-// ticketNumber reads a ticket reference, "#42" or "42"; 0 when s is none.
-func ticketNumber(s string) int64 {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "#")
-	if s == "" || len(s) > 18 {
-		return 0
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0
-	}
-	return n
-}
-
 // threadName names a card's thread or forum post: "#42 · Jane Doe".
 func threadName(ticket, name string) string {
 	s := strings.TrimSpace(ticket + " · " + name)
@@ -433,14 +406,6 @@ func statusText(s bridge.Status) string {
 		return "⚪ Closed"
 	}
 	return escapeMarkdown(capitalize(string(s)))
-}
-
-// statusWords is the status in running text.
-func statusWords(s bridge.Status) string {
-	if s == bridge.StatusPending {
-		return "waiting on customer"
-	}
-	return string(s)
 }
 
 func priorityText(p bridge.Priority) string {
@@ -504,7 +469,7 @@ func closedText(c bridge.Card) string {
 		s += " by " + escapeMarkdown(c.ClosedByName)
 	}
 	if !c.OpenedAt.IsZero() && !c.ClosedAt.IsZero() && c.ClosedAt.After(c.OpenedAt) {
-		s += " · after " + durationText(c.ClosedAt.Sub(c.OpenedAt))
+		s += " · after " + bridge.DurationText(c.ClosedAt.Sub(c.OpenedAt))
 	}
 	return s
 }
@@ -526,7 +491,7 @@ func historyText(c bridge.Card, l links) string {
 		if u := l.thread(h.Thread); u != "" {
 			label = "[" + label + "](" + u + ")"
 		}
-		parts = append(parts, fmt.Sprintf("%s (%s)", label, statusWords(h.Status)))
+		parts = append(parts, fmt.Sprintf("%s (%s)", label, h.Status.Words()))
 	}
 	if n > len(parts) && len(parts) > 0 {
 		parts = append(parts, "…")
@@ -536,28 +501,6 @@ func historyText(c bridge.Card, l links) string {
 		s += ": " + strings.Join(parts, ", ")
 	}
 	return s
-}
-
-// durationText is a short, rounded duration: "under a minute", "12 min",
-// "3 h 5 min", "2 d 4 h".
-func durationText(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return "under a minute"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d/time.Minute))
-	case d < 24*time.Hour:
-		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
-		if m == 0 {
-			return fmt.Sprintf("%d h", h)
-		}
-		return fmt.Sprintf("%d h %d min", h, m)
-	}
-	days, h := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
-	if h == 0 {
-		return fmt.Sprintf("%d d", days)
-	}
-	return fmt.Sprintf("%d d %d h", days, h)
 }
 
 // discordDate is a Discord timestamp, which each reader sees in their own
@@ -575,27 +518,6 @@ func timestampOf(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// humanCount shortens a count the way X does: 950, 48.2k, 1.5M.
-func humanCount(n int) string {
-	if n < 0 {
-		n = 0
-	}
-	if n < 1000 {
-		return strconv.Itoa(n)
-	}
-	units := []string{"k", "M", "B"}
-	v := float64(n)
-	for i, u := range units {
-		v /= 1000
-		rounded := math.Round(v*10) / 10
-		if rounded < 1000 || i == len(units)-1 {
-			s := strconv.FormatFloat(rounded, 'f', 1, 64)
-			return strings.TrimSuffix(s, ".0") + u
-		}
-	}
-	return strconv.Itoa(n)
 }
 
 // fitEmbed shortens the longest texts of an embed until it is within

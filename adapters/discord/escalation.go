@@ -9,6 +9,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/xbridge/xbridge/bridge"
+	"github.com/xbridge/xbridge/commands"
 )
 
 // Limits of the escalation card: how many recent messages it quotes and
@@ -110,7 +111,7 @@ func renderEscalation(e bridge.EscalationCard, l links) (string, *discordgo.Mess
 	}
 	add("Customer", escapeMarkdown(name), true)
 	add("Handle", handle, true)
-	add("Followers", humanCount(e.Followers), true)
+	add("Followers", bridge.HumanCount(e.Followers), true)
 	add("Channel", channel, true)
 	add("Priority", priorityText(e.Priority), true)
 	add("Tags", tagsText(e.Tags), true)
@@ -129,7 +130,7 @@ func renderEscalation(e bridge.EscalationCard, l links) (string, *discordgo.Mess
 	fitEmbed(em)
 
 	var comps []discordgo.MessageComponent
-	if ticket := ticketValue(0, e.Ticket); ticket != "" && !e.Resolved {
+	if ticket := commands.TicketValue(0, e.Ticket); ticket != "" && !e.Resolved {
 		comps = []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 			discordgo.Button{Label: "Resolve", Style: discordgo.SuccessButton, CustomID: customID(actionResolve, ticket)},
 		}}}

@@ -211,7 +211,7 @@ func TestCustomIDRoundTrip(t *testing.T) {
 		}
 		arg, ticket := value, int64(0)
 		if strings.HasPrefix(value, "#") {
-			arg, ticket = "", ticketNumber(value)
+			arg, ticket = "", commands.TicketNumber(value)
 		}
 		text, ok := commands.FromButton(action, arg)
 		if !ok || text != tc.text || ticket != tc.ticket {

@@ -265,7 +265,7 @@ func slashText(p *commands.Processor, data discordgo.ApplicationCommandInteracti
 		parts = append(parts, v)
 	}
 	if o := find(ticketOption); o != nil && c.NeedsConversation {
-		if ticket = ticketNumber(optionString(o.Value)); ticket == 0 {
+		if ticket = commands.TicketNumber(optionString(o.Value)); ticket == 0 {
 			return "", 0, errBadTicket
 		}
 	}

@@ -190,7 +190,7 @@ func TestBridge(t *testing.T) {
 	if got.Label != LabelVeryNegative || !got.Urgent || got.Negative < 0.6 || got.Negative > 1 {
 		t.Errorf("Score = %+v", got)
 	}
-	if p, why := bridge.SuggestPriority(got, 48_200, false); p != bridge.PriorityUrgent || why != "very negative, urgent, 48k followers" {
+	if p, why := bridge.SuggestPriority(got, 48_200, false); p != bridge.PriorityUrgent || why != "very negative, urgent, 48.2k followers" {
 		t.Errorf("SuggestPriority = %v, %q", p, why)
 	}
 }

@@ -3,8 +3,6 @@ package slack
 import (
 	"context"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -152,7 +150,7 @@ func renderCard(c bridge.Card, l links) ([]slackapi.Block, string) {
 	about := []*slackapi.TextBlockObject{
 		field("Customer", customer),
 		field("Handle", handle),
-		field("Followers", humanCount(c.Followers)),
+		field("Followers", bridge.HumanCount(c.Followers)),
 		field("Verified", verified),
 		field("Channel", channel),
 		field("Opened", slackDate(c.OpenedAt)),
@@ -205,7 +203,7 @@ func renderCard(c bridge.Card, l links) ([]slackapi.Block, string) {
 	if c.Handle != "" && name != "@"+c.Handle {
 		text += " (@" + c.Handle + ")"
 	}
-	text = fmt.Sprintf("%s — %s, %s, %s priority", text, kind, statusWords(c.Status), c.Priority)
+	text = fmt.Sprintf("%s — %s, %s, %s priority", text, kind, c.Status.Words(), c.Priority)
 	if c.AssigneeID != "" || c.AssigneeName != "" {
 		text += ", assigned to " + nameOr(c.AssigneeName, c.AssigneeID)
 	}
@@ -239,7 +237,7 @@ const cardBlockPrefix = "xb_card"
 // cardActions returns the card's buttons and priority select for its
 // status, or nil when the card has no ticket to act on.
 func cardActions(c bridge.Card) slackapi.Block {
-	ticket := ticketValue(c.ConversationID, c.Ticket)
+	ticket := commands.TicketValue(c.ConversationID, c.Ticket)
 	if ticket == "" {
 		return nil
 	}
@@ -288,31 +286,6 @@ func prioritySelect(current bridge.Priority) *slackapi.SelectBlockElement {
 		slackapi.NewTextBlockObject(slackapi.PlainTextType, "Priority", false, false), actionPriority, opts...)
 	sel.InitialOption = initial
 	return sel
-}
-
-// ticketValue is the value of a card's or escalation card's elements:
-// "#<id>", or the ticket when it has that form; "" when there is none.
-func ticketValue(id int64, ticket string) string {
-	if id != 0 {
-		return fmt.Sprintf("#%d", id)
-	}
-	if n := ticketNumber(ticket); n != 0 {
-		return fmt.Sprintf("#%d", n)
-	}
-	return ""
-}
-
-// ticketNumber reads a ticket reference, "#42" or "42"; 0 when s is none.
-func ticketNumber(s string) int64 {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "#")
-	if s == "" || len(s) > 18 {
-		return 0
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0
-	}
-	return n
 }
 
 // assigneeText mentions the assignee when it is a Slack user.
@@ -368,7 +341,7 @@ func closedText(c bridge.Card) string {
 		s += " by " + escape(c.ClosedByName)
 	}
 	if !c.OpenedAt.IsZero() && !c.ClosedAt.IsZero() && c.ClosedAt.After(c.OpenedAt) {
-		s += " · after " + durationText(c.ClosedAt.Sub(c.OpenedAt))
+		s += " · after " + bridge.DurationText(c.ClosedAt.Sub(c.OpenedAt))
 	}
 	return s
 }
@@ -390,7 +363,7 @@ func historyText(c bridge.Card, l links) string {
 		if u := l.thread(h.Thread); u != "" {
 			label = "<" + u + "|" + strings.ReplaceAll(label, "|", "¦") + ">"
 		}
-		parts = append(parts, fmt.Sprintf("%s (%s)", label, statusWords(h.Status)))
+		parts = append(parts, fmt.Sprintf("%s (%s)", label, h.Status.Words()))
 	}
 	if n > len(parts) && len(parts) > 0 {
 		parts = append(parts, "…")
@@ -400,28 +373,6 @@ func historyText(c bridge.Card, l links) string {
 		s += ": " + strings.Join(parts, ", ")
 	}
 	return s
-}
-
-// durationText is a short, rounded duration: "under a minute", "12 min",
-// "3 h 5 min", "2 d 4 h".
-func durationText(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return "under a minute"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d/time.Minute))
-	case d < 24*time.Hour:
-		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
-		if m == 0 {
-			return fmt.Sprintf("%d h", h)
-		}
-		return fmt.Sprintf("%d h %d min", h, m)
-	}
-	days, h := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
-	if h == 0 {
-		return fmt.Sprintf("%d d", days)
-	}
-	return fmt.Sprintf("%d d %d h", days, h)
 }
 
 // nameOr is name, or fallback when name is empty.
@@ -449,14 +400,6 @@ func statusText(s bridge.Status) string {
 	return escape(capitalize(string(s)))
 }
 
-// statusWords is the status in running text.
-func statusWords(s bridge.Status) string {
-	if s == bridge.StatusPending {
-		return "waiting on customer"
-	}
-	return string(s)
-}
-
 func priorityText(p bridge.Priority) string {
 	switch p {
 	case bridge.PriorityUrgent:
@@ -475,27 +418,6 @@ func slackDate(t time.Time) string {
 	}
 	fallback := t.UTC().Format("Jan 2, 2006 15:04 UTC")
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), fallback)
-}
-
-// humanCount shortens a count the way X does: 950, 48.2k, 1.5M.
-func humanCount(n int) string {
-	if n < 0 {
-		n = 0
-	}
-	if n < 1000 {
-		return strconv.Itoa(n)
-	}
-	units := []string{"k", "M", "B"}
-	v := float64(n)
-	for i, u := range units {
-		v /= 1000
-		rounded := math.Round(v*10) / 10
-		if rounded < 1000 || i == len(units)-1 {
-			s := strconv.FormatFloat(rounded, 'f', 1, 64)
-			return strings.TrimSuffix(s, ".0") + u
-		}
-	}
-	return strconv.Itoa(n)
 }
 
 // link renders a mrkdwn link with a safely escaped label.

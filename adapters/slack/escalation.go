@@ -8,6 +8,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/xbridge/xbridge/bridge"
+	"github.com/xbridge/xbridge/commands"
 )
 
 // Limits of the escalation card: how many recent messages it quotes and
@@ -84,7 +85,7 @@ func renderEscalation(e bridge.EscalationCard, l links) ([]slackapi.Block, strin
 	blocks = append(blocks, slackapi.NewSectionBlock(nil, []*slackapi.TextBlockObject{
 		field("Customer", escape(name)),
 		field("Handle", handle),
-		field("Followers", humanCount(e.Followers)),
+		field("Followers", bridge.HumanCount(e.Followers)),
 		field("Channel", channel),
 		field("Priority", priorityText(e.Priority)),
 		field("Tags", tagsText(e.Tags)),
@@ -103,7 +104,7 @@ func renderEscalation(e bridge.EscalationCard, l links) ([]slackapi.Block, strin
 
 	blocks = append(blocks, slackapi.NewContextBlock("",
 		slackapi.NewTextBlockObject(slackapi.MarkdownType, supportText(e, l), false, false)))
-	if ticket := ticketValue(0, e.Ticket); ticket != "" && !e.Resolved {
+	if ticket := commands.TicketValue(0, e.Ticket); ticket != "" && !e.Resolved {
 		btn := slackapi.NewButtonBlockElement(actionResolve, ticket,
 			slackapi.NewTextBlockObject(slackapi.PlainTextType, "Resolve", true, false))
 		btn.Style = slackapi.StylePrimary

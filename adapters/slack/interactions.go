@@ -159,14 +159,14 @@ func convertCommandActions(cb slackapi.InteractionCallback) []commandClick {
 		switch v := strings.TrimSpace(ba.Value); {
 		case ba.SelectedOption.Value != "": // a select: the choice
 			arg = ba.SelectedOption.Value
-		case strings.HasPrefix(v, "#") && ticketNumber(v) != 0:
-			ticket = ticketNumber(v)
+		case strings.HasPrefix(v, "#") && commands.TicketNumber(v) != 0:
+			ticket = commands.TicketNumber(v)
 		default:
 			arg = v
 		}
 		if ticket == 0 {
 			if m := blockTicket.FindStringSubmatch(ba.BlockID); m != nil {
-				ticket = ticketNumber(m[1])
+				ticket = commands.TicketNumber(m[1])
 			}
 		}
 		text, ok := commands.FromButton(ba.ActionID, arg)

@@ -43,7 +43,7 @@ func TestFirstTierEndToEnd(t *testing.T) {
 	e.eventually("thread", func() bool { thread = e.threadOf("alice_w"); return thread != "" })
 	e.eventually("suggested priority on the card", func() bool {
 		root, _ := s.Slack.Message(demoChannel, thread)
-		return strings.Contains(string(root.Blocks), "Suggested: high (very negative, 48k followers)")
+		return strings.Contains(string(root.Blocks), "Suggested: high (very negative, 48.2k followers)")
 	})
 	reply := s.Slack.PostAsUser(demoAgent, demoChannel, thread, "So sorry! A replacement ships today.")
 	e.eventually("the answer", dmTo("2001", "replacement ships today"))

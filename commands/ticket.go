@@ -1,0 +1,34 @@
+package commands
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// TicketValue is what a card's or escalation card's buttons carry to name
+// their conversation: "#<id>", or ticket when it has that form; "" when
+// there is none.
+func TicketValue(id int64, ticket string) string {
+	if id != 0 {
+		return fmt.Sprintf("#%d", id)
+	}
+	if n := TicketNumber(ticket); n != 0 {
+		return fmt.Sprintf("#%d", n)
+	}
+	return ""
+}
+
+// TicketNumber reads a ticket reference, "#42" or "42", as a button value
+// or a slash command's option carries it; 0 when s is none.
+func TicketNumber(s string) int64 {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "#")
+	if s == "" || len(s) > 18 {
+		return 0
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
+}
