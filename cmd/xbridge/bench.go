@@ -50,25 +50,49 @@ type benchReport struct {
 	CPUms       float64 `json:"cpu_ms_per_event"`
 	FloorAllocs float64 `json:"floor_allocs_per_event"`
 	Allocs      float64 `json:"allocs_per_event"`
+	// With --db postgres and the server on this machine: the CPU time all
+	// of its processes spent per event in the same two phases (the
+	// server is assumed to serve nothing else meanwhile).
+	FloorDBCPUms float64 `json:"floor_db_cpu_ms_per_event,omitempty"`
+	DBCPUms      float64 `json:"db_cpu_ms_per_event,omitempty"`
 }
 
 // resources are what the process had used by some moment.
 type resources struct {
 	cpu    time.Duration
 	allocs uint64
+	db     time.Duration // the local PostgreSQL server's CPU, when dbSeen
+	dbSeen bool
 }
 
-func usedSoFar() resources {
+// usedSoFar reads what the process, and the local PostgreSQL server when
+// withDB, used so far.
+func usedSoFar(withDB bool) resources {
 	s := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}}
 	metrics.Read(s)
-	return resources{cpu: processCPU(), allocs: s[0].Value.Uint64()}
+	r := resources{cpu: processCPU(), allocs: s[0].Value.Uint64()}
+	if withDB {
+		r.db, r.dbSeen = postgresCPU()
+	}
+	return r
 }
 
-// perEvent is the CPU (ms) and allocations per event between u and now.
-func (u resources) perEvent(events int) (cpuMs, allocs float64) {
-	now := usedSoFar()
-	return round2(float64(now.cpu-u.cpu) / float64(time.Millisecond) / float64(events)),
-		round1(float64(now.allocs-u.allocs) / float64(events))
+// eventUse is what was used per event between two readings.
+type eventUse struct {
+	cpuMs, allocs, dbMs float64 // dbMs 0 when unknown
+}
+
+// perEvent is the use per event between u and now.
+func (u resources) perEvent(events int) eventUse {
+	now := usedSoFar(u.dbSeen)
+	use := eventUse{
+		cpuMs:  round2(float64(now.cpu-u.cpu) / float64(time.Millisecond) / float64(events)),
+		allocs: round1(float64(now.allocs-u.allocs) / float64(events)),
+	}
+	if u.dbSeen && now.dbSeen {
+		use.dbMs = round2(float64(now.db-u.db) / float64(time.Millisecond) / float64(events))
+	}
+	return use
 }
 
 // runBench implements `xbridge bench inbound`.
@@ -144,12 +168,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 
 	fmt.Fprintf(stdout, "bench inbound: %d events per phase, db %s\n", *events, *db)
 	// Floor: one insert and one post per event, nothing else.
-	before := usedSoFar()
+	withDB := *db == "postgres"
+	before := usedSoFar(withDB)
 	floorEPS, err := benchFloor(ctx, m.Store, s, payloads[0], *conc)
 	if err != nil {
 		return err
 	}
-	floorCPU, floorAllocs := before.perEvent(len(payloads[0]))
+	floorUse := before.perEvent(len(payloads[0]))
 	fmt.Fprintf(stdout, "floor (1 insert + 1 post per event):  %8.0f events/s\n", floorEPS)
 
 	if *cpuProfile != "" {
@@ -167,9 +192,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return err
 		}
 	}
-	before = usedSoFar()
+	before = usedSoFar(withDB)
 	eps, unpaced, err := benchPhase(ctx, client, url, payloads[1], done, 1, *conc, 0)
-	cpu, allocs := before.perEvent(len(payloads[1]))
+	use := before.perEvent(len(payloads[1]))
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -195,7 +220,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		DB: *db, Events: *events, EventsPerSec: round1(eps), P50ms: round1(pct(paced, 50)), P99ms: round1(pct(paced, 99)),
 		PacedRate: pacedRate, FloorEventsPerSec: round1(floorEPS), Ratio: round2(floorEPS / eps),
 		UnpacedP99ms: round1(pct(unpaced, 99)), Concurrency: *conc, DispatcherWorkers: *workers,
-		FloorCPUms: floorCPU, CPUms: cpu, FloorAllocs: floorAllocs, Allocs: allocs,
+		FloorCPUms: floorUse.cpuMs, CPUms: use.cpuMs, FloorAllocs: floorUse.allocs, Allocs: use.allocs,
+		FloorDBCPUms: floorUse.dbMs, DBCPUms: use.dbMs,
 	}
 	b, _ := json.Marshal(rep)
 	fmt.Fprintln(stdout, string(b))

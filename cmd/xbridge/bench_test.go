@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -28,11 +31,52 @@ func TestBenchInboundReports(t *testing.T) {
 			t.Errorf("%s = %v, want a measurement", k, rep[k])
 		}
 	}
+	if _, ok := rep["db_cpu_ms_per_event"]; ok {
+		t.Error("SQLite runs in this process: no database CPU of its own to report")
+	}
 	if rep["events"] != 60 {
 		t.Errorf("events = %v, want 60", rep["events"])
 	}
 	// The bridge does more per event than one insert and one post.
 	if rep["allocs_per_event"] <= rep["floor_allocs_per_event"] {
 		t.Errorf("allocations per event %v, floor %v: the phases were not told apart", rep["allocs_per_event"], rep["floor_allocs_per_event"])
+	}
+}
+
+// With a PostgreSQL server on this machine the report also gives the
+// server's CPU per event, for the floor and the bridge.
+func TestBenchInboundReportsDatabaseCPU(t *testing.T) {
+	t.Parallel()
+	dsn := os.Getenv("XBRIDGE_TEST_POSTGRES")
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but XBRIDGE_TEST_POSTGRES is not set")
+		}
+		t.Skip("XBRIDGE_TEST_POSTGRES not set")
+	}
+	if u, err := url.Parse(dsn); err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost") || runtime.GOOS != "linux" {
+		t.Skip("the server is not on this machine, or its processes cannot be read here")
+	}
+	var out, errs bytes.Buffer
+	args := []string{"bench", "inbound", "--db", "postgres", "--events", "60", "--rate", "300", "--workers", "16"}
+	getenv := func(k string) string {
+		if k == "XBRIDGE_TEST_POSTGRES" {
+			return dsn
+		}
+		return ""
+	}
+	if err := run(t.Context(), args, &out, &errs, getenv); err != nil {
+		t.Fatalf("bench: %v\n%s", err, errs.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var rep struct {
+		DB      float64 `json:"db_cpu_ms_per_event"`
+		FloorDB float64 `json:"floor_db_cpu_ms_per_event"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.DB <= 0 || rep.FloorDB <= 0 {
+		t.Errorf("database CPU per event %v, floor %v: want both measured", rep.DB, rep.FloorDB)
 	}
 }
