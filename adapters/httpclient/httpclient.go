@@ -9,7 +9,8 @@ import (
 
 // Own returns a copy of c (a new client when c is nil), so the adapter's
 // changes never reach the caller's client, with timeout when c sets
-// none. A client without a transport gets a connection pool of its own
+// none, and always with a transport. A client without one gets a
+// connection pool of its own
 // instead of http.DefaultTransport's: anything in the process may close
 // that shared pool's idle connections (httptest.Server.Close does), and a
 // POST that picked such a connection at that moment fails with "http:
@@ -25,6 +26,7 @@ func Own(c *http.Client, timeout time.Duration) *http.Client {
 		own.Timeout = timeout
 	}
 	if own.Transport == nil {
+		own.Transport = http.DefaultTransport
 		if t, ok := http.DefaultTransport.(*http.Transport); ok {
 			own.Transport = t.Clone()
 		}
