@@ -92,3 +92,43 @@ func DurationText(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d d %d h", days, h)
 }
+
+// ClosedLine says when, by whom and after how long the conversation was
+// closed: "<date> by Bob · after 3 h 5 min". date and escape write the
+// platform's markup.
+func (c Card) ClosedLine(date func(time.Time) string, escape func(string) string) string {
+	s := date(c.ClosedAt)
+	if c.ClosedByName != "" {
+		s += " by " + escape(c.ClosedByName)
+	}
+	if !c.OpenedAt.IsZero() && !c.ClosedAt.IsZero() && c.ClosedAt.After(c.OpenedAt) {
+		s += " · after " + DurationText(c.ClosedAt.Sub(c.OpenedAt))
+	}
+	return s
+}
+
+// HistoryLine lists the customer's earlier conversations, the last few by
+// label (the platform's link to each, or its ticket): "<icon> 3 earlier
+// conversations: #12 (closed), #9 (open), …"; empty when there are none.
+func (c Card) HistoryLine(icon string, label func(CardHistory) string) string {
+	n := max(c.HistoryCount, len(c.History))
+	if n == 0 {
+		return ""
+	}
+	noun := "earlier conversations"
+	if n == 1 {
+		noun = "earlier conversation"
+	}
+	parts := make([]string, 0, 4)
+	for _, h := range c.History[:min(len(c.History), 3)] {
+		parts = append(parts, fmt.Sprintf("%s (%s)", label(h), h.Status.Words()))
+	}
+	if n > len(parts) && len(parts) > 0 {
+		parts = append(parts, "…")
+	}
+	s := fmt.Sprintf("%s %d %s", icon, n, noun)
+	if len(parts) > 0 {
+		s += ": " + strings.Join(parts, ", ")
+	}
+	return s
+}

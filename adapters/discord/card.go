@@ -463,44 +463,18 @@ func escalationText(e *bridge.CardEscalation, l links) string {
 
 // closedText says when, by whom and after how long the conversation was
 // closed.
-func closedText(c bridge.Card) string {
-	s := discordDate(c.ClosedAt)
-	if c.ClosedByName != "" {
-		s += " by " + escapeMarkdown(c.ClosedByName)
-	}
-	if !c.OpenedAt.IsZero() && !c.ClosedAt.IsZero() && c.ClosedAt.After(c.OpenedAt) {
-		s += " · after " + bridge.DurationText(c.ClosedAt.Sub(c.OpenedAt))
-	}
-	return s
-}
+func closedText(c bridge.Card) string { return c.ClosedLine(discordDate, escapeMarkdown) }
 
 // historyText lists the customer's earlier conversations, linking the last
-// few: "3 earlier conversations: #12 (closed), #9 (open), …".
+// few: "🗂️ 3 earlier conversations: #12 (closed), #9 (open), …".
 func historyText(c bridge.Card, l links) string {
-	n := max(c.HistoryCount, len(c.History))
-	if n == 0 {
-		return ""
-	}
-	noun := "earlier conversations"
-	if n == 1 {
-		noun = "earlier conversation"
-	}
-	parts := make([]string, 0, 4)
-	for _, h := range c.History[:min(len(c.History), 3)] {
+	return c.HistoryLine("🗂️", func(h bridge.CardHistory) string {
 		label := escapeMarkdown(h.Ticket)
 		if u := l.thread(h.Thread); u != "" {
 			label = "[" + label + "](" + u + ")"
 		}
-		parts = append(parts, fmt.Sprintf("%s (%s)", label, h.Status.Words()))
-	}
-	if n > len(parts) && len(parts) > 0 {
-		parts = append(parts, "…")
-	}
-	s := fmt.Sprintf("🗂️ %d %s", n, noun)
-	if len(parts) > 0 {
-		s += ": " + strings.Join(parts, ", ")
-	}
-	return s
+		return label
+	})
 }
 
 // discordDate is a Discord timestamp, which each reader sees in their own

@@ -335,44 +335,18 @@ func escalationText(e *bridge.CardEscalation, l links) string {
 
 // closedText says when, by whom and after how long the conversation was
 // closed.
-func closedText(c bridge.Card) string {
-	s := slackDate(c.ClosedAt)
-	if c.ClosedByName != "" {
-		s += " by " + escape(c.ClosedByName)
-	}
-	if !c.OpenedAt.IsZero() && !c.ClosedAt.IsZero() && c.ClosedAt.After(c.OpenedAt) {
-		s += " · after " + bridge.DurationText(c.ClosedAt.Sub(c.OpenedAt))
-	}
-	return s
-}
+func closedText(c bridge.Card) string { return c.ClosedLine(slackDate, escape) }
 
 // historyText lists the customer's earlier conversations, linking the last
-// few: "3 earlier conversations: #12 (closed), #9 (open), …".
+// few: ":card_index: 3 earlier conversations: #12 (closed), #9 (open), …".
 func historyText(c bridge.Card, l links) string {
-	n := max(c.HistoryCount, len(c.History))
-	if n == 0 {
-		return ""
-	}
-	noun := "earlier conversations"
-	if n == 1 {
-		noun = "earlier conversation"
-	}
-	parts := make([]string, 0, len(c.History)+1)
-	for _, h := range c.History[:min(len(c.History), 3)] {
+	return c.HistoryLine(":card_index:", func(h bridge.CardHistory) string {
 		label := escape(h.Ticket)
 		if u := l.thread(h.Thread); u != "" {
 			label = "<" + u + "|" + strings.ReplaceAll(label, "|", "¦") + ">"
 		}
-		parts = append(parts, fmt.Sprintf("%s (%s)", label, h.Status.Words()))
-	}
-	if n > len(parts) && len(parts) > 0 {
-		parts = append(parts, "…")
-	}
-	s := fmt.Sprintf(":card_index: %d %s", n, noun)
-	if len(parts) > 0 {
-		s += ": " + strings.Join(parts, ", ")
-	}
-	return s
+		return label
+	})
 }
 
 // nameOr is name, or fallback when name is empty.
