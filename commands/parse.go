@@ -3,7 +3,6 @@ package commands
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -231,14 +230,10 @@ func takeTicket(args []token) (int64, []token) {
 
 // ticketOf returns the ticket a token refers to, or 0.
 func ticketOf(t token) int64 {
-	if t.quoted || !ticketRE.MatchString(t.val) {
+	if t.quoted {
 		return 0
 	}
-	n, err := strconv.ParseInt(strings.TrimPrefix(t.val, "#"), 10, 64)
-	if err != nil || n <= 0 {
-		return 0
-	}
-	return n
+	return TicketNumber(t.val)
 }
 
 // quoteChars open and close a quoted phrase: straight and curly double

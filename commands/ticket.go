@@ -19,14 +19,15 @@ func TicketValue(id int64, ticket string) string {
 	return ""
 }
 
-// TicketNumber reads a ticket reference, "#42" or "42", as a button value
-// or a slash command's option carries it; 0 when s is none.
+// TicketNumber reads a ticket reference, "#42" or "42", as a command's
+// argument, a button value or a slash command's option carries it; 0 when
+// s is none.
 func TicketNumber(s string) int64 {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "#")
-	if s == "" || len(s) > 18 {
+	s = strings.TrimSpace(s)
+	if !ticketRE.MatchString(s) {
 		return 0
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
+	n, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
 	if err != nil || n <= 0 {
 		return 0
 	}

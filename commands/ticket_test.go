@@ -21,7 +21,7 @@ func TestTicketValue(t *testing.T) {
 
 func TestTicketNumber(t *testing.T) {
 	t.Parallel()
-	for s, want := range map[string]int64{"#42": 42, "42": 42, " #42 ": 42, "": 0, "#": 0, "#4a": 0, "-1": 0, "#1.5": 0} {
+	for s, want := range map[string]int64{"#42": 42, "42": 42, " #42 ": 42, "": 0, "#": 0, "#4a": 0, "-1": 0, "#1.5": 0, "+5": 0, "# 5": 0} {
 		if got := TicketNumber(s); got != want {
 			t.Errorf("TicketNumber(%q) = %d, want %d", s, got, want)
 		}
