@@ -38,6 +38,10 @@ type benchReport struct {
 	P99ms             float64 `json:"p99_ms"`
 	PacedRate         float64 `json:"paced_rate"`
 	FloorEventsPerSec float64 `json:"floor_events_per_sec"`
+	// FloorPosts is how many Slack posts the floor makes per event: 1 as
+	// the issue defines it, or 2, the root and one reply in its thread, the
+	// posts the measured path itself cannot do without.
+	FloorPosts        int     `json:"floor_posts"`
 	Ratio             float64 `json:"ratio"`
 	UnpacedP99ms      float64 `json:"unpaced_p99_ms"`
 	Concurrency       int     `json:"concurrency"`
@@ -112,8 +116,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	workers := fs.Int("workers", 256, "dispatcher workers (each is one concurrent delivery)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the unpaced xbridge phase to this file")
 	memProfile := fs.String("memprofile", "", "write allocation profiles before (FILE.base) and after the unpaced xbridge phase (compare with pprof -diff_base)")
+	floorPosts := fs.Int("floor-posts", 1, "Slack posts per event in the floor: 1, or 2 (a root and one reply in its thread, as the bridge must post)")
 	firstTier := fs.Bool("first-tier", false, "also acknowledge each new conversation (an extra DM and notice per event)")
 	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
+	if *floorPosts != 1 && *floorPosts != 2 {
+		fmt.Fprintf(stderr, "--floor-posts %d: give 1 (one post per event) or 2 (a root and a reply in its thread)\n", *floorPosts)
 		return errUsage
 	}
 	dsn, cleanup, err := benchDatabase(ctx, *db, getenv)
@@ -172,15 +181,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 
 	fmt.Fprintf(stdout, "bench inbound: %d events per phase, db %s\n", *events, *db)
-	// Floor: one insert and one post per event, nothing else.
+	// Floor: one insert and one post (or two) per event, nothing else.
 	withDB := *db == "postgres"
 	before := usedSoFar(withDB)
-	floorEPS, err := benchFloor(ctx, m.Store, s, payloads[0], *conc)
+	floorEPS, err := benchFloor(ctx, m.Store, s, payloads[0], *conc, *floorPosts)
 	if err != nil {
 		return err
 	}
 	floorUse := before.perEvent(len(payloads[0]))
-	fmt.Fprintf(stdout, "floor (1 insert + 1 post per event):  %8.0f events/s\n", floorEPS)
+	fmt.Fprintf(stdout, "floor (1 insert + %d post per event):  %8.0f events/s\n", *floorPosts, floorEPS)
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -223,7 +232,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	rep := benchReport{
 		DB: *db, Events: *events, EventsPerSec: round1(eps), P50ms: round1(pct(paced, 50)), P99ms: round1(pct(paced, 99)),
-		PacedRate: pacedRate, FloorEventsPerSec: round1(floorEPS), Ratio: round2(floorEPS / eps),
+		PacedRate: pacedRate, FloorEventsPerSec: round1(floorEPS), FloorPosts: *floorPosts, Ratio: round2(floorEPS / eps),
 		UnpacedP99ms: round1(pct(unpaced, 99)), Concurrency: *conc, DispatcherWorkers: *workers,
 		FloorCPUms: floorUse.cpuMs, CPUms: use.cpuMs, FloorAllocs: floorUse.allocs, Allocs: use.allocs,
 		FloorDBCPUms: floorUse.dbMs, DBCPUms: use.dbMs,
@@ -425,8 +434,9 @@ func awaitReady(ctx context.Context, client *http.Client, url string) error {
 }
 
 // benchFloor measures a minimal hand-written path: a webhook handler that
-// does one insert and one Slack post per event, synchronously.
-func benchFloor(ctx context.Context, store bridge.Store, s *sims, payloads [][]byte, conc int) (float64, error) {
+// does one insert and posts posts Slack messages per event (the second a
+// reply in the first one's thread), synchronously.
+func benchFloor(ctx context.Context, store bridge.Store, s *sims, payloads [][]byte, conc, posts int) (float64, error) {
 	api := slackapi.New(demoCreds.bot, slackapi.OptionAPIURL(s.SlackURL+"/api/"), slackapi.OptionHTTPClient(benchHTTPClient()))
 	var id atomic.Int64
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -436,8 +446,11 @@ func benchFloor(ctx context.Context, store bridge.Store, s *sims, payloads [][]b
 			_, err := tx.MarkSeen(r.Context(), "floor", strconv.FormatInt(n, 10))
 			return err
 		})
-		if err == nil {
-			_, _, err = api.PostMessageContext(r.Context(), demoChannel, slackapi.MsgOptionText(fmt.Sprintf("floor %d", n), false))
+		opts := []slackapi.MsgOption{slackapi.MsgOptionText(fmt.Sprintf("floor %d", n), false)}
+		for p := 0; p < posts && err == nil; p++ {
+			var ts string
+			_, ts, err = api.PostMessageContext(r.Context(), demoChannel, opts...)
+			opts = append(opts, slackapi.MsgOptionTS(ts))
 		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
