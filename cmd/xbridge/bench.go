@@ -189,7 +189,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	floorUse := before.perEvent(len(payloads[0]))
-	fmt.Fprintf(stdout, "floor (1 insert + %d post per event):  %8.0f events/s\n", *floorPosts, floorEPS)
+	fmt.Fprintf(stdout, "floor (1 insert + %d post(s) per event): %8.0f events/s\n", *floorPosts, floorEPS)
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
