@@ -19,6 +19,16 @@ func TicketValue(id int64, ticket string) string {
 	return ""
 }
 
+// ValueTicket is the conversation a button's or option's value names when
+// the value is a ticket, "#42" (TicketValue's form); 0 when it is any other
+// argument ("refund-policy", "high").
+func ValueTicket(v string) int64 {
+	if v = strings.TrimSpace(v); !strings.HasPrefix(v, "#") {
+		return 0
+	}
+	return TicketNumber(v)
+}
+
 // TicketNumber reads a ticket reference, "#42" or "42", as a command's
 // argument, a button value or a slash command's option carries it; 0 when
 // s is none.

@@ -27,3 +27,12 @@ func TestTicketNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestValueTicket(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]int64{"#42": 42, " #42 ": 42, "42": 0, "refund-policy": 0, "high": 0, "#": 0, "#x": 0, "#0": 0, "": 0} {
+		if got := ValueTicket(v); got != want {
+			t.Errorf("ValueTicket(%q) = %d, want %d", v, got, want)
+		}
+	}
+}

@@ -317,8 +317,8 @@ func (a *Adapter) componentInteraction(ctx context.Context, i *discordgo.Interac
 			return ephemeral("Commands are not available on this bridge."), nil
 		}
 		arg, ticket := value, int64(0)
-		if strings.HasPrefix(value, "#") && commands.TicketNumber(value) != 0 {
-			arg, ticket = "", commands.TicketNumber(value)
+		if n := commands.ValueTicket(value); n != 0 {
+			arg, ticket = "", n
 		}
 		if len(data.Values) > 0 {
 			arg = data.Values[0] // a select: the choice

@@ -210,8 +210,8 @@ func TestCustomIDRoundTrip(t *testing.T) {
 			t.Errorf("%q split into %q, %q", id, action, value)
 		}
 		arg, ticket := value, int64(0)
-		if strings.HasPrefix(value, "#") {
-			arg, ticket = "", commands.TicketNumber(value)
+		if n := commands.ValueTicket(value); n != 0 {
+			arg, ticket = "", n
 		}
 		text, ok := commands.FromButton(action, arg)
 		if !ok || text != tc.text || ticket != tc.ticket {

@@ -156,11 +156,11 @@ func convertCommandActions(cb slackapi.InteractionCallback) []commandClick {
 			continue
 		}
 		arg, ticket := "", int64(0)
-		switch v := strings.TrimSpace(ba.Value); {
+		switch v, n := strings.TrimSpace(ba.Value), commands.ValueTicket(ba.Value); {
 		case ba.SelectedOption.Value != "": // a select: the choice
 			arg = ba.SelectedOption.Value
-		case strings.HasPrefix(v, "#") && commands.TicketNumber(v) != 0:
-			ticket = commands.TicketNumber(v)
+		case n != 0:
+			ticket = n
 		default:
 			arg = v
 		}
